@@ -1,0 +1,52 @@
+# Every target a user or CI needs; the README's two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+NODE ?= node
+BIN := node_modules/.bin
+VERSION := $(shell $(NODE) -p "require('./package.json').version")
+SRC := $(shell find src -name '*.ts')
+UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/e2e/*' | sort)
+E2E_TESTS = $(shell find test/e2e -name '*.test.ts' | sort)
+TEST_FLAGS ?= --test-reporter=spec
+
+.PHONY: all build check test unit e2e demo bench bench-sample clean
+all: build
+
+# npm ci when node_modules is missing or older than the lockfile
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+check: node_modules/.installed
+	$(BIN)/tsc -p .
+
+build: check dist/preflight.js
+
+dist/preflight.js: node_modules/.installed $(SRC) package.json
+	@mkdir -p dist
+	$(BIN)/esbuild src/cli.ts --bundle --platform=node --target=node18.15 --format=cjs \
+	  --banner:js='#!/usr/bin/env node' --define:PREFLIGHT_VERSION='"$(VERSION)"' \
+	  --legal-comments=none --log-level=warning --outfile=$@
+	chmod 755 $@
+	@echo "built $@ ($$(wc -c < $@) bytes)"
+
+unit: node_modules/.installed
+	$(NODE) --import tsx --test $(TEST_FLAGS) $(UNIT_TESTS)
+
+# end-to-end tests run the BUILT bundle as a child process
+e2e: build
+	$(NODE) --import tsx --test $(TEST_FLAGS) --test-timeout=600000 $(E2E_TESTS)
+
+test: build unit e2e
+
+demo: build
+	@echo "preflight sample --watch (a few seconds; the recorder demo replaces this)"
+	-timeout 5 $(NODE) dist/preflight.js sample --watch
+
+bench: bench-sample
+
+bench-sample: node_modules/.installed
+	$(NODE) --import tsx bench/sample.ts
+
+clean:
+	rm -rf dist

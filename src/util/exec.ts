@@ -1,0 +1,161 @@
+// The one place preflight starts a process or waits on something that may hang. Every external call
+// has a deadline and an output cap: a capture must finish even when journalctl is slow, a unit's log is
+// huge, or an NFS mount stopped answering.
+import { spawn } from 'node:child_process';
+import { CommandError } from './errors';
+
+export interface RunOptions {
+  /** Kill the command (SIGKILL) after this long. */
+  timeoutMs: number;
+  /** Keep at most this many bytes of stdout; past it the command is killed and `truncated` set. */
+  maxBytes: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface RunResult {
+  command: string;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** stdout hit `maxBytes`; what is kept is the first `maxBytes` bytes. */
+  truncated: boolean;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+const STDERR_CAP = 16 * 1024;
+
+export function describeCommand(file: string, args: readonly string[]): string {
+  return [file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/**
+ * Run a command to completion (or to its deadline or output cap). Resolves with whatever came out,
+ * whatever the exit status; rejects with CommandError only when the command could not be started.
+ */
+export function run(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+  const command = describeCommand(file, args);
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    let child;
+    try {
+      child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env, cwd: opts.cwd });
+    } catch (err) {
+      reject(new CommandError({ command, exitCode: null }, 'could not start', { cause: err }));
+      return;
+    }
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outBytes = 0;
+    let errBytes = 0;
+    let truncated = false;
+    let timedOut = false;
+    let spawnError: Error | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (truncated) return;
+      const room = opts.maxBytes - outBytes;
+      if (chunk.length >= room) {
+        out.push(chunk.subarray(0, room));
+        outBytes += room;
+        truncated = true;
+        child.kill('SIGKILL');
+      } else {
+        out.push(chunk);
+        outBytes += chunk.length;
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (errBytes >= STDERR_CAP) return;
+      const kept = chunk.subarray(0, STDERR_CAP - errBytes);
+      err.push(kept);
+      errBytes += kept.length;
+    });
+    child.on('error', (e) => {
+      spawnError = e;
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (spawnError && code === null && signal === null) {
+        reject(new CommandError({ command, exitCode: null }, 'could not start', { cause: spawnError }));
+        return;
+      }
+      resolve({
+        command,
+        exitCode: code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        truncated,
+        timedOut,
+        durationMs: performance.now() - started,
+      });
+    });
+  });
+}
+
+/** Like `run`, but a timeout or a non-zero exit is a CommandError. A truncated stdout is not an error. */
+export async function runChecked(file: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+  const r = await run(file, args, opts);
+  if (r.timedOut) {
+    throw new CommandError({ ...r, timedOut: true }, `timed out after ${opts.timeoutMs} ms`);
+  }
+  if (r.exitCode !== 0 && !r.truncated) {
+    const how = r.signal ? `killed by ${r.signal}` : `exited with status ${r.exitCode}`;
+    throw new CommandError(r, how);
+  }
+  return r;
+}
+
+/** Thrown by `withTimeout` when the deadline passes first. */
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+/**
+ * Bound a promise that cannot be cancelled (fs.statfs on a hung mount occupies a libuv thread until
+ * the kernel answers). The caller must not start another such call for the same target while one is
+ * pending, or hung mounts would exhaust the thread pool; see `InFlight`.
+ */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TimeoutError(`${what}: no answer after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * At most one pending call per key: a call whose previous one is still pending is refused at once
+ * (with the age of the stuck one) instead of queueing another thread behind it.
+ */
+export class InFlight {
+  private readonly pending = new Map<string, number>();
+
+  async run<T>(key: string, timeoutMs: number, start: () => Promise<T>): Promise<T> {
+    const since = this.pending.get(key);
+    if (since !== undefined) {
+      throw new TimeoutError(`${key}: previous call still pending after ${Math.round(performance.now() - since)} ms`);
+    }
+    const p = start();
+    this.pending.set(key, performance.now());
+    p.then(
+      () => this.pending.delete(key),
+      () => this.pending.delete(key),
+    );
+    return withTimeout(p, timeoutMs, key);
+  }
+}
