@@ -81,7 +81,8 @@ export function run(file: string, args: readonly string[], opts: RunOptions): Pr
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (spawnError && code === null && signal === null) {
+      // a command that never started emits 'error' and then 'close' with a negative errno as code
+      if (spawnError && child.pid === undefined) {
         reject(new CommandError({ command, exitCode: null }, 'could not start', { cause: spawnError }));
         return;
       }
