@@ -3,7 +3,7 @@
 // drives the store through park -> list -> flush, and prints what it saw as one JSON line.
 // Usage: store-fallback-scenario.ts <fullDir> <roDir> <fallbackDir>
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { SnapshotStore, type StoredSnapshot } from '../../src/incident/store';
 
@@ -79,6 +79,23 @@ async function main(): Promise<void> {
   out.roInDir = names(path.join(ro, 'web'));
   out.roFallbackAfter = names(path.join(roFallback, 'web'));
   out.roId = c.id;
+
+  // --- the default fallback: a per-user folder on /dev/shm (a private tmpfs here), refused if not ours ---
+  mount(['-t', 'tmpfs', '-o', 'size=1m,mode=1777', 'tmpfs', '/dev/shm']);
+  mount(['-o', 'remount,ro', ro]);
+  const uid = process.getuid?.() ?? 0;
+  const shmRoot = `/dev/shm/preflight-${uid}`;
+  const defStore = new SnapshotStore({ dir: ro, retention: 5 });
+  out.defaultSaved = await defStore.save(snap(defStore.newId('web', at), 4));
+  out.defaultFallbackDir = defStore.fallbackDir;
+  out.defaultRootMode = statSync(shmRoot).mode & 0o7777;
+  out.defaultListedParked = (await defStore.list('web')).filter((e) => e.parked === true).length;
+  chownSync(shmRoot, 65534, 65534); // now someone else's folder: must not be trusted
+  const hijacked = new SnapshotStore({ dir: ro, retention: 5 });
+  out.hijackedError = await hijacked.save(snap(hijacked.newId('web', at), 5)).then(
+    () => null,
+    (err: unknown) => (err as Error).message,
+  );
 
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }

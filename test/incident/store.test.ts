@@ -594,7 +594,7 @@ describe('SnapshotStore on a full or read-only disk (real tmpfs in a private mou
     const r = spawnSync(
       'unshare',
       ['-m', '--propagation', 'private', process.execPath, '--import', 'tsx', path.join(__dirname, 'store-fallback-scenario.ts'), full, ro, fallback],
-      { cwd: REPO, encoding: 'utf8', timeout: 90_000 },
+      { cwd: REPO, encoding: 'utf8', timeout: 90_000, env: { ...process.env, RUNTIME_DIRECTORY: '' } },
     );
     assert.equal(r.status, 0, `scenario failed: ${r.stderr}`);
     const out = JSON.parse(r.stdout) as Record<string, unknown>;
@@ -625,6 +625,11 @@ describe('SnapshotStore on a full or read-only disk (real tmpfs in a private mou
       { name: 'EROFS: flushed', got: out.roFlushed, want: 1 },
       { name: 'EROFS: now in the dir', got: out.roInDir, want: [`${out.roId}.json`] },
       { name: 'EROFS: fallback emptied', got: out.roFallbackAfter, want: [] },
+      { name: 'default fallback: parked under it', got: String(out.defaultSaved).startsWith(`${String(out.defaultFallbackDir)}/web/`), want: true },
+      { name: 'default fallback: in /dev/shm per user', got: String(out.defaultFallbackDir).startsWith(`/dev/shm/preflight-${process.getuid?.()}/fallback-`), want: true },
+      { name: 'default fallback: root folder 0700', got: out.defaultRootMode, want: 0o700 },
+      { name: 'default fallback: listed as parked', got: out.defaultListedParked, want: 1 },
+      { name: 'default fallback: a folder owned by someone else is refused', got: /snapshot not saved: .*EROFS.*unsafe fallback folder/.test(String(out.hijackedError)), want: true },
     ];
     for (const c of cases) assert.deepEqual(c.got, c.want, c.name);
     assert.deepEqual(readdirSync(full), [], 'the tmpfs went away with the namespace');
