@@ -85,11 +85,14 @@ const DOUBLE_ESCAPES: Record<string, string> = {
   f: '\f',
   '0': '\0',
 };
+const MAX_DEPTH = 64;
 const ESCAPE_LIST = '\\" \\\\ \\/ \\n \\t \\r \\b \\f \\0 \\xXX \\uXXXX \\UXXXXXXXX';
 
 class Parser {
   private readonly lines: Line[] = [];
   private pos = 0;
+  private depth = 0;
+  private readonly wideColumns = new Map<number, Uint32Array>();
 
   constructor(
     text: string,
@@ -99,7 +102,25 @@ class Parser {
   }
 
   private col(line: Line, offset: number): number {
-    return line.wide ? [...line.raw.slice(0, offset)].length + 1 : offset + 1;
+    if (!line.wide) return offset + 1;
+    // Computed once per line so a long line of many flow entries stays linear.
+    let cols = this.wideColumns.get(line.no);
+    if (!cols) {
+      cols = new Uint32Array(line.raw.length + 1);
+      let c = 1;
+      for (let i = 0; i <= line.raw.length; i++) {
+        cols[i] = c;
+        const code = line.raw.charCodeAt(i);
+        if (!(code >= 0xd800 && code <= 0xdbff)) c++; // a high surrogate shares its column with the low one
+      }
+      this.wideColumns.set(line.no, cols);
+    }
+    return cols[Math.min(offset, line.raw.length)] ?? offset + 1;
+  }
+
+  /** Bound recursion: each nested map or list is a level. */
+  private enter(line: Line, offset: number): void {
+    if (++this.depth > MAX_DEPTH) this.fail(line, offset, `nesting deeper than ${MAX_DEPTH} levels`, 'a config needs a few levels; flatten it');
   }
 
   private at(line: Line, offset: number): Pos {
@@ -121,6 +142,9 @@ class Parser {
       if (raw.endsWith('\r')) raw = raw.slice(0, -1);
       const line: Line = { no: i + 1, raw, indent: 0, wide: /[\uD800-\uDFFF]/.test(raw) };
       const bad = /[\x00-\x08\x0a-\x1f\x7f]/.exec(raw);
+      if (bad?.[0] === '\r') {
+        this.fail(line, bad.index, 'carriage return without a line feed', 'save the file with \\n or \\r\\n line ends');
+      }
       if (bad) {
         const code = bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
         this.fail(line, bad.index, `control character U+${code}`, 'remove it; the config must be plain UTF-8 text');
@@ -184,6 +208,7 @@ class Parser {
   private parseMap(indent: number): YamlMap {
     const firstLine = this.lines[this.pos];
     if (!firstLine) throw new Error('parseMap past the end');
+    this.enter(firstLine, indent);
     const map: YamlMap = { kind: 'map', entries: new Map(), ...this.at(firstLine, indent) };
     let previous: { key: string; line: Line; inline: boolean; nested: YamlNode } | undefined;
     for (let line = this.lines[this.pos]; line && line.indent >= indent; line = this.lines[this.pos]) {
@@ -218,12 +243,14 @@ class Parser {
       map.entries.set(key.key, { key: key.key, keyPos, value });
       previous = { key: key.key, line, inline, nested: value };
     }
+    this.depth--;
     return map;
   }
 
   private parseList(indent: number, indentless: boolean): YamlList {
     const firstLine = this.lines[this.pos];
     if (!firstLine) throw new Error('parseList past the end');
+    this.enter(firstLine, indent);
     const list: YamlList = { kind: 'list', items: [], flow: false, ...this.at(firstLine, indent) };
     for (let line = this.lines[this.pos]; line && line.indent >= indent; line = this.lines[this.pos]) {
       const isItem = indicatorAt(line.raw, line.indent, '-');
@@ -264,6 +291,7 @@ class Parser {
         }
       }
     }
+    this.depth--;
     return list;
   }
 
