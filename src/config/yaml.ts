@@ -17,6 +17,8 @@
 // - Multi-line flow lists and multi-line quoted or plain scalars are rejected: one value, one line.
 // - A block list may sit at its key's indentation (`key:\n- a`), as in most hand-written YAML.
 // - A flow list may end with one trailing comma (`[a, b,]`), as YAML allows; empty entries are errors.
+// - Tabs only inside quoted strings and comments, as libyaml (PyYAML, Ruby, yamllint) insists: a tab
+//   in indentation, between tokens, inside plain text or trailing is an error pointing at it.
 // - Columns are 1-based and count characters (code points), as editors do; a UTF-8 BOM is skipped
 //   and does not count; `\r\n` line ends are accepted.
 import { ConfigError } from '../util/errors';
@@ -69,10 +71,11 @@ interface Line {
   wide: boolean;
 }
 
-const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t';
+/** Separates tokens for YAML, but only a space may do it here (libyaml refuses tabs outside quotes and comments). */
+const isBlank = (c: string | undefined): boolean => c === ' ' || c === '\t';
 /** `-`, `?` and `:` are indicators only when followed by a space or the end of the line. */
 const indicatorAt = (raw: string, i: number, ch: string): boolean =>
-  raw[i] === ch && (i + 1 >= raw.length || isSpace(raw[i + 1]));
+  raw[i] === ch && (i + 1 >= raw.length || isBlank(raw[i + 1]));
 
 const DOUBLE_ESCAPES: Record<string, string> = {
   '"': '"',
@@ -118,6 +121,23 @@ class Parser {
     return cols[Math.min(offset, line.raw.length)] ?? offset + 1;
   }
 
+  /** The offset of the first non-space at or after `i`; a tab there is an error. */
+  private skipSpaces(line: Line, i: number): number {
+    let j = i;
+    while (line.raw[j] === ' ') j++;
+    if (line.raw[j] === '\t') this.failTab(line, j);
+    return j;
+  }
+
+  private noTab(line: Line, from: number, to: number): void {
+    const tab = line.raw.indexOf('\t', from);
+    if (tab >= 0 && tab < to) this.failTab(line, tab);
+  }
+
+  private failTab(line: Line, at: number): never {
+    this.fail(line, at, 'tab character', 'use spaces: libyaml-based tools refuse tabs outside quotes and comments; in a value write \\t inside double quotes');
+  }
+
   /** Bound recursion: each nested map or list is a level. */
   private enter(line: Line, offset: number): void {
     if (++this.depth > MAX_DEPTH) this.fail(line, offset, `nesting deeper than ${MAX_DEPTH} levels`, 'a config needs a few levels; flatten it');
@@ -152,9 +172,10 @@ class Parser {
       let indent = 0;
       while (raw[indent] === ' ') indent++;
       const rest = raw.slice(indent);
-      if (rest.trim() === '' || /^\s*#/.test(rest)) continue; // blank or comment-only: any whitespace is fine
+      if (rest === '' || rest[0] === '#') continue; // blank or comment-only
       if (rest[0] === '\t') {
-        this.fail(line, indent, 'tab used for indentation', 'indent with spaces; YAML does not allow tabs there');
+        const blank = /^[ \t]*(#.*)?$/.test(rest);
+        this.fail(line, indent, blank ? 'tab on a blank or comment line' : 'tab used for indentation', 'indent with spaces; YAML does not allow tabs there');
       }
       line.indent = indent;
       if (indent === 0 && /^---(\s|$)/.test(raw)) {
@@ -229,8 +250,7 @@ class Parser {
         this.fail(line, indent, `duplicate key '${key.key}', already set on line ${seen.keyPos.line}`, `lines ${seen.keyPos.line} and ${line.no} both set '${key.key}'; keep one of them`);
       }
       const keyPos = this.at(line, indent);
-      let v = key.valueStart;
-      while (isSpace(line.raw[v])) v++;
+      const v = this.skipSpaces(line, key.valueStart);
       let value: YamlNode;
       const inline = v < line.raw.length && line.raw[v] !== '#';
       if (inline) {
@@ -262,12 +282,7 @@ class Parser {
         this.fail(line, indent, "expected a list item ('- ...') at this indentation", 'a block holds either \'- \' items or \'key: value\' lines, not both');
       }
       const dash = line.indent;
-      if (line.raw[dash + 1] === '\t') {
-        this.fail(line, dash + 1, "tab after '-'", "separate '-' from the item with spaces");
-      }
-      let c = dash + 1;
-      while (line.raw[c] === ' ') c++;
-      if (line.raw[c] === '\t') this.fail(line, c, "tab after '-'", "separate '-' from the item with spaces");
+      const c = this.skipSpaces(line, dash + 1);
       const itemPos = this.at(line, dash);
       if (c >= line.raw.length || line.raw[c] === '#') {
         this.pos++;
@@ -306,8 +321,7 @@ class Parser {
     let end: number;
     if (ch === '"' || ch === "'") {
       const q = ch === '"' ? this.readDouble(line, start) : this.readSingle(line, start);
-      end = q.end;
-      while (isSpace(raw[end])) end++;
+      end = this.skipSpaces(line, q.end);
       if (!indicatorAt(raw, end, ':')) {
         if (!strict) return null;
         this.fail(line, end, "expected ':' after the quoted key", 'write "key": value');
@@ -318,7 +332,7 @@ class Parser {
       else if (ch === '[' || ch === '{') return null; // flow collections: parseInline explains
       let colon = -1;
       for (let i = start; i < raw.length; i++) {
-        if (raw[i] === '#' && isSpace(raw[i - 1])) break;
+        if (raw[i] === '#' && isBlank(raw[i - 1])) break;
         if (indicatorAt(raw, i, ':')) {
           colon = i;
           break;
@@ -335,6 +349,7 @@ class Parser {
       }
       if (!strict && (ch === '&' || ch === '*' || ch === '!' || ch === '|' || ch === '>')) return null;
       if (!strict) this.checkStart(line, start, 'key');
+      this.noTab(line, start, colon);
       key = raw.slice(start, colon).trimEnd();
       end = colon;
     }
@@ -399,7 +414,7 @@ class Parser {
     this.checkStart(line, start, 'value');
     let end = raw.length;
     for (let i = start; i < raw.length; i++) {
-      if (raw[i] === '#' && isSpace(raw[i - 1])) {
+      if (raw[i] === '#' && isBlank(raw[i - 1])) {
         end = i;
         break;
       }
@@ -407,13 +422,13 @@ class Parser {
         this.fail(line, i, "': ' inside a plain value", `quote the value: ${JSON.stringify(raw.slice(start).replace(/\s+#.*$/, '').trimEnd())}, or put a nested map on the next lines`);
       }
     }
+    this.noTab(line, start, end);
     const text = raw.slice(start, end).trimEnd();
     return { kind: 'scalar', value: this.resolvePlain(line, start, text), quoted: false, raw: text, ...this.at(line, start) };
   }
 
   private expectLineEnd(line: Line, end: number, where: string, hint: string): void {
-    let i = end;
-    while (isSpace(line.raw[i])) i++;
+    const i = this.skipSpaces(line, end);
     if (i >= line.raw.length) return;
     if (line.raw[i] === '#' && i > end) return;
     this.fail(line, i, `unexpected text ${where}`, hint);
@@ -427,8 +442,8 @@ class Parser {
       this.fail(line, start, "flow list '[' is not closed on this line", "close it with ']' on the same line, or write a block list: one '- item' per line");
     let i = start + 1;
     for (;;) {
-      while (isSpace(raw[i])) i++;
-      if (i >= raw.length || (raw[i] === '#' && isSpace(raw[i - 1]))) unclosed();
+      i = this.skipSpaces(line, i);
+      if (i >= raw.length || (raw[i] === '#' && isBlank(raw[i - 1]))) unclosed();
       const ch = raw[i] ?? '';
       if (ch === ']') return { list, end: i + 1 };
       if (ch === ',') this.fail(line, i, 'empty entry in a flow list', 'remove the extra comma');
@@ -442,19 +457,20 @@ class Parser {
       } else {
         this.checkStart(line, i, 'value');
         let j = i;
-        while (j < raw.length && raw[j] !== ',' && raw[j] !== ']' && !(raw[j] === '#' && isSpace(raw[j - 1]))) {
+        while (j < raw.length && raw[j] !== ',' && raw[j] !== ']' && !(raw[j] === '#' && isBlank(raw[j - 1]))) {
           if (raw[j] === '[' || raw[j] === '{' || raw[j] === '}') {
             this.fail(line, j, `'${raw[j]}' inside a flow list entry`, 'quote the entry');
           }
           if (indicatorAt(raw, j, ':')) this.fail(line, j, "': ' inside a flow list entry", 'quote the entry');
           j++;
         }
+        this.noTab(line, i, j);
         const text = raw.slice(i, j).trimEnd();
         item = { kind: 'scalar', value: this.resolvePlain(line, i, text), quoted: false, raw: text, ...this.at(line, i) };
         i = j;
       }
       list.items.push(item);
-      while (isSpace(raw[i])) i++;
+      i = this.skipSpaces(line, i);
       if (raw[i] === ',') {
         i++;
         continue;
