@@ -517,6 +517,7 @@ export function findConfigFile(flag: string | undefined, env: NodeJS.ProcessEnv,
     [flag, '--config'],
     [env.PREFLIGHT_CONFIG, '$PREFLIGHT_CONFIG'],
   ];
+  if (flag === '') throw new ConfigError({ file: '--config' }, 'the file name is empty', 'pass --config FILE, or leave it out to search');
   for (const [value, source] of named) {
     if (value === undefined || value === '') continue;
     const file = resolve(cwd, value);

@@ -442,6 +442,40 @@ describe('the example preflight.yaml', () => {
   });
 });
 
+describe('parseConfig on mangled input', () => {
+  it('throws nothing but ConfigError, and points inside the file', () => {
+    const base = readFileSync(join(REPO, 'preflight.yaml'), 'utf8');
+    let seed = 7; // fixed: a failure reproduces
+    const rnd = (n: number): number => Math.floor(((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * n);
+    const alphabet = [...' \t\n:-#[]{}"\'\\&*!|>%@`,?~.0123456789abcxyz😀\r'];
+    let accepted = 0;
+    let refused = 0;
+    for (let n = 0; n < 3000; n++) {
+      let text = base;
+      for (let m = 1 + rnd(4); m > 0; m--) {
+        const i = rnd(text.length);
+        const ch = alphabet[rnd(alphabet.length)] ?? '';
+        const op = rnd(3);
+        text = op === 0 ? text.slice(0, i) + ch + text.slice(i + 1) : op === 1 ? text.slice(0, i) + ch + text.slice(i) : text.slice(0, i) + text.slice(i + 1 + rnd(20));
+      }
+      try {
+        parseConfig(text, 'm.yaml', ENV);
+        accepted++;
+      } catch (err) {
+        assert.ok(err instanceof ConfigError, `case ${n}: ${String(err)}\n${text}`);
+        refused++;
+        if (err.line === undefined) continue;
+        const lines = text.split('\n');
+        assert.ok(err.line >= 1 && err.line <= lines.length, `case ${n}: line ${err.line} of ${lines.length}: ${err.message}`);
+        const width = [...(lines[err.line - 1] ?? '')].length;
+        assert.ok(err.column !== undefined && err.column >= 1 && err.column <= width + 1, `case ${n}: column ${err.column} of ${width}: ${err.message}`);
+      }
+    }
+    // both outcomes must occur, or the mutation is not exercising anything
+    assert.ok(accepted > 100 && refused > 100, `accepted ${accepted}, refused ${refused}`);
+  });
+});
+
 describe('findConfigFile and loadConfig', () => {
   const dir = mkdtempSync(join(tmpdir(), 'preflight-config-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -471,6 +505,7 @@ describe('findConfigFile and loadConfig', () => {
   const errors: Array<ErrorCase & { flag: string | undefined; cwd: string; file: string }> = [
     { name: 'missing --config file', input: '', flag: missing, env: {}, cwd: cwdDir, file: missing, line: undefined, column: undefined, reason: /config file from --config does not exist/, hint: /check the path/ },
     { name: 'missing $PREFLIGHT_CONFIG file', input: '', flag: undefined, env: { PREFLIGHT_CONFIG: missing }, cwd: cwdDir, file: missing, line: undefined, column: undefined, reason: /from \$PREFLIGHT_CONFIG does not exist/, hint: /unset \$PREFLIGHT_CONFIG/ },
+    { name: 'empty --config', input: '', flag: '', env: {}, cwd: cwdDir, file: '--config', line: undefined, column: undefined, reason: /file name is empty/, hint: /--config FILE/ },
     { name: '--config is a directory', input: '', flag: cwdDir, env: {}, cwd: cwdDir, file: cwdDir, line: undefined, column: undefined, reason: /is a directory/, hint: /check the path/ },
   ];
   for (const c of errors) it(c.name, () => checkError(c, () => findConfigFile(c.flag, c.env ?? {}, c.cwd), c.file));
