@@ -1,0 +1,660 @@
+// preflight.yaml: the schema, its defaults and validation, where the file is looked for, and the
+// effective config printed back. Every error points at the line and column of the value at fault
+// and says what to write instead; unknown keys get a "did you mean" from edit distance.
+//
+// Decisions:
+// - A key given with an empty value (`listen:`) is an error, not the default: remove the key for that.
+// - timeout_seconds longer than the interval it belongs to is an error: a check that may outlast its
+//   period either overlaps the next one or silently stretches the period. The default timeout is
+//   10 s or the interval, whichever is shorter, so a short interval alone never trips it.
+// - Upper bounds keep every dimension bounded: periods <= 86400 s, buffer_samples/retention/
+//   journal_lines <= 100000, failure_threshold <= 1000.
+// - String settings take the text as written: `api_token: 1234` is the string "1234".
+// - listen port 0 is allowed (the OS picks one; tests use it); public_url is then not derived.
+import { statSync, readFileSync } from 'node:fs';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { isAbsolute, normalize, resolve } from 'node:path';
+import { ConfigError, errnoCode, quote } from '../util/errors';
+import { canonicalNumber, parseYaml, type Pos, type YamlEntry, type YamlMap, type YamlNode } from './yaml';
+
+/** An accepted HTTP status range, inclusive; a single code is {min: code, max: code}. From `expect_status`. */
+export interface StatusRange {
+  min: number;
+  max: number;
+}
+
+/** One watched service, from an entry of `services:` in preflight.yaml, with inherited settings filled in. */
+export interface ServiceConfig {
+  name: string;
+  healthUrl: string;
+  /** Always ends in ".service". */
+  unit?: string;
+  expectStatus: StatusRange[];
+  expectBody?: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  bufferSamples: number;
+}
+
+/** `notifications:` in preflight.yaml. */
+export interface NotificationsConfig {
+  webhook: string;
+  format: 'json' | 'ntfy' | 'slack' | 'discord';
+  /** Base for links in messages; from public_url, else derived from a specific (non-wildcard) listen address. */
+  publicUrl?: string;
+  recovery: boolean;
+  headers: Record<string, string>;
+}
+
+/** The effective configuration: preflight.yaml with defaults applied and paths expanded. */
+export interface Config {
+  /** The file it was read from; null for a config not read from a file. */
+  file: string | null;
+  snapshotDir: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  failureThreshold: number;
+  confirmIntervalSeconds: number;
+  sampleSeconds: number;
+  bufferSamples: number;
+  retention: number;
+  journalLines: number;
+  disks: string[];
+  /** null when `listen: off`. host is bare (no brackets for IPv6). */
+  listen: { host: string; port: number } | null;
+  apiToken?: string;
+  notifications?: NotificationsConfig;
+  services: ServiceConfig[];
+}
+
+export const DEFAULT_SNAPSHOT_DIR = '~/.local/share/failure-context';
+export const DEFAULT_LISTEN = { host: '127.0.0.1', port: 9187 } as const;
+const DEFAULT_TIMEOUT = 10;
+const DEFAULT_EXPECT_STATUS: StatusRange[] = [{ min: 200, max: 399 }];
+const FORMATS = ['json', 'ntfy', 'slack', 'discord'] as const;
+const MAX_SECONDS = 86400;
+const MAX_COUNT = 100000;
+const MAX_CONFIG_BYTES = 1024 * 1024;
+export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export const REDACTED = '<redacted>';
+
+const TOP_KEYS = [
+  'snapshot_dir',
+  'interval_seconds',
+  'timeout_seconds',
+  'failure_threshold',
+  'confirm_interval_seconds',
+  'sample_seconds',
+  'buffer_samples',
+  'retention',
+  'journal_lines',
+  'disks',
+  'listen',
+  'api_token',
+  'notifications',
+  'services',
+];
+const SERVICE_KEYS = ['name', 'health_url', 'unit', 'expect_status', 'expect_body', 'interval_seconds', 'timeout_seconds', 'buffer_samples'];
+const NOTIFICATION_KEYS = ['webhook', 'format', 'public_url', 'recovery', 'headers'];
+
+/** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("intreval"). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    const row = d[i] as number[];
+    const prev = d[i - 1] as number[];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      row[j] = best;
+    }
+  }
+  return (d[a.length] as number[])[b.length] as number;
+}
+
+/** The candidate closest to `word`, if it is close enough to be what was meant. */
+export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  const w = word.toLowerCase().replace(/-/g, '_');
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const dist = editDistance(w, c);
+    if (dist < bestDistance) {
+      best = c;
+      bestDistance = dist;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(w.length / 3)) ? best : undefined;
+}
+
+/** How a value is shown after "got". */
+function got(node: YamlNode): string {
+  if (node.kind === 'list') return 'a list';
+  if (node.kind === 'map') return 'a map';
+  if (node.value === null) return node.raw === '' ? 'nothing' : node.raw;
+  if (typeof node.value === 'string') return quote(node.value);
+  return String(node.value);
+}
+
+class Reader {
+  constructor(
+    readonly file: string,
+    readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  fail(at: Pos | undefined, reason: string, hint?: string): never {
+    throw new ConfigError(at ? { file: this.file, line: at.line, column: at.column } : { file: this.file }, reason, hint);
+  }
+
+  /** Reject keys not in `allowed`, suggesting the nearest; `elsewhere` explains keys that belong to another level. */
+  checkKeys(map: YamlMap, path: string, allowed: readonly string[], elsewhere: (key: string) => string | undefined = () => undefined): void {
+    for (const e of map.entries.values()) {
+      if (allowed.includes(e.key)) continue;
+      const where = path ? ` in ${path}` : '';
+      const other = elsewhere(e.key);
+      if (other) this.fail(e.keyPos, `unknown key '${e.key}'${where}`, other);
+      const near = suggest(e.key, allowed);
+      this.fail(e.keyPos, `unknown key '${e.key}'${where}`, near ? `did you mean ${near}?` : `known keys: ${allowed.join(', ')}`);
+    }
+  }
+
+  map(entry: YamlEntry, path: string, hint: string): YamlMap {
+    if (entry.value.kind !== 'map') this.fail(entry.value, `${path}: expected a map, got ${got(entry.value)}`, hint);
+    return entry.value;
+  }
+
+  /** Text as written: quoted strings, and plain numbers and words by their source text. */
+  text(entry: YamlEntry, path: string, what: string, hint: string): string {
+    const v = entry.value;
+    if (v.kind !== 'scalar' || v.value === null) this.fail(v, `${path}: expected ${what}, got ${got(v)}`, hint);
+    const s = v.quoted ? String(v.value) : v.raw;
+    if (s === '') this.fail(v, `${path}: expected ${what}, got an empty string`, hint);
+    return s;
+  }
+
+  number(entry: YamlEntry, path: string, opts: { integer: boolean; min: number; minExclusive?: boolean; max: number; example: number }): number {
+    const v = entry.value;
+    const kind = opts.integer ? 'an integer' : 'a number';
+    const want = opts.minExclusive ? `${kind} > ${opts.min}` : `${kind} >= ${opts.min}`;
+    const key = path.slice(path.lastIndexOf('.') + 1);
+    let hint = `e.g. ${key}: ${opts.example}`;
+    if (v.kind === 'scalar' && typeof v.value === 'number') {
+      const n = v.value;
+      if (opts.integer && !Number.isInteger(n)) this.fail(v, `${path}: expected ${want}, got ${n}`, `write a whole number, ${hint}`);
+      if (opts.minExclusive ? n <= opts.min : n < opts.min) this.fail(v, `${path}: expected ${want}, got ${n}`, hint);
+      if (n > opts.max) this.fail(v, `${path}: expected ${want} and <= ${opts.max}, got ${n}`, hint);
+      return n;
+    }
+    if (v.kind === 'scalar' && v.quoted && /^-?[0-9]+(\.[0-9]+)?$/.test(String(v.value))) hint = `remove the quotes: ${key}: ${String(v.value)}`;
+    return this.fail(v, `${path}: expected ${want}, got ${got(v)}`, hint);
+  }
+
+  boolean(entry: YamlEntry, path: string): boolean {
+    const v = entry.value;
+    if (v.kind === 'scalar' && typeof v.value === 'boolean') return v.value;
+    return this.fail(v, `${path}: expected true or false, got ${got(v)}`, 'write true or false; yes, no, on and off are text here');
+  }
+
+  url(entry: YamlEntry, path: string, example: string): string {
+    const s = this.text(entry, path, 'an http:// or https:// URL', `e.g. ${example}`);
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      return this.fail(entry.value, `${path}: expected an http:// or https:// URL, got ${quote(s)}`, `write a full URL, e.g. ${example}`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      const fix = /^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? `use http:// or https://, e.g. ${example}` : `add the scheme: http://${s}`;
+      this.fail(entry.value, `${path}: expected an http:// or https:// URL, got ${quote(s)}`, fix);
+    }
+    return s;
+  }
+
+  /** An absolute path, `~` expanded from $HOME. */
+  path(entry: YamlEntry, path: string, tilde: boolean): string {
+    const s = this.text(entry, path, 'an absolute path', tilde ? 'e.g. /var/lib/preflight or ~/preflight' : 'e.g. /var');
+    return this.absolute(s, entry.value, path, tilde);
+  }
+
+  absolute(s: string, at: Pos | undefined, path: string, tilde: boolean): string {
+    let p = s;
+    if (tilde && (p === '~' || p.startsWith('~/'))) {
+      const home = this.env.HOME;
+      if (!home || !isAbsolute(home)) this.fail(at, `${path}: ${quote(s)} starts with ~ but $HOME is not set to an absolute path`, 'write an absolute path instead');
+      p = home + p.slice(1);
+    } else if (tilde && p.startsWith('~')) {
+      this.fail(at, `${path}: ~user paths are not supported, got ${quote(s)}`, 'write an absolute path or ~/…');
+    }
+    if (!isAbsolute(p)) this.fail(at, `${path}: expected an absolute path, got ${quote(s)}`, `start it with /${tilde ? ' or ~/' : ''}`);
+    const n = normalize(p);
+    return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
+  }
+}
+
+function entryOf(map: YamlMap, key: string): YamlEntry | undefined {
+  return map.entries.get(key);
+}
+
+function parseListen(r: Reader, entry: YamlEntry): { host: string; port: number } | null {
+  const hint = 'write host:port, e.g. 127.0.0.1:9187 or "[::1]:9187", or off to disable the API';
+  const v = entry.value;
+  if (v.kind === 'scalar' && typeof v.value === 'number') r.fail(v, `listen: expected host:port or off, got ${v.value}`, `write 127.0.0.1:${v.value} to listen on loopback`);
+  if (v.kind === 'scalar' && v.value === false) r.fail(v, 'listen: expected host:port or off, got false', 'write off to disable the API');
+  const s = r.text(entry, 'listen', 'host:port or off', hint);
+  if (s === 'off') return null;
+  const m = /^\[([^\]]*)\]:([0-9]+)$/.exec(s) ?? /^([^:[\]]+):([0-9]+)$/.exec(s);
+  if (!m) {
+    const v6 = isIPv6(s.replace(/:[0-9]+$/, '')) || isIPv6(s);
+    r.fail(v, `listen: expected host:port or off, got ${quote(s)}`, v6 ? 'put an IPv6 address in brackets and quote the value: "[::1]:9187"' : hint);
+  }
+  const [, host = '', portText = ''] = m;
+  const bracketed = s.startsWith('[');
+  if (bracketed ? !isIPv6(host) : !(isIPv4(host) || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(host))) {
+    r.fail(v, `listen: ${quote(host)} is not ${bracketed ? 'an IPv6 address' : 'an IPv4 address or host name'}`, hint);
+  }
+  const port = Number(portText);
+  if (!/^(0|[1-9][0-9]*)$/.test(portText) || port > 65535) r.fail(v, `listen: port ${portText} is not 0-65535`, hint);
+  return { host, port };
+}
+
+function parseStatus(r: Reader, node: YamlNode, path: string): StatusRange {
+  const hint = 'write a code (200), a range ("200-399" or 2xx), or a list of them: [200, 301-302]';
+  if (node.kind !== 'scalar' || node.value === null || typeof node.value === 'boolean') r.fail(node, `${path}: expected a status code or range, got ${got(node)}`, hint);
+  const s = node.quoted ? String(node.value) : node.raw;
+  let range: StatusRange | undefined;
+  let m: RegExpExecArray | null;
+  if ((m = /^([1-5][0-9][0-9])$/.exec(s))) range = { min: Number(m[1]), max: Number(m[1]) };
+  else if ((m = /^([1-5][0-9][0-9]) *- *([1-5][0-9][0-9])$/.exec(s))) range = { min: Number(m[1]), max: Number(m[2]) };
+  else if ((m = /^([1-5])xx$/i.exec(s))) range = { min: Number(m[1]) * 100, max: Number(m[1]) * 100 + 99 };
+  if (!range) r.fail(node, `${path}: expected a status code 100-599 or a range, got ${quote(s)}`, hint);
+  if (range.min > range.max) r.fail(node, `${path}: range ${quote(s)} ends before it starts`, `write ${range.max}-${range.min}`);
+  return range;
+}
+
+function parseExpectStatus(r: Reader, entry: YamlEntry, path: string): StatusRange[] {
+  const v = entry.value;
+  if (v.kind !== 'list') return [parseStatus(r, v, path)];
+  if (v.items.length === 0) r.fail(v, `${path}: the list is empty`, 'list at least one code or range, or remove the key for the default 200-399');
+  return v.items.map((item, i) => parseStatus(r, item, `${path}[${i}]`));
+}
+
+function parseUnit(r: Reader, entry: YamlEntry, path: string): string {
+  const s = r.text(entry, path, 'a systemd unit name', 'e.g. unit: dead-drop.service');
+  if (s.length > 255 || !/^[A-Za-z0-9:_.\\@-]+$/.test(s)) {
+    r.fail(entry.value, `${path}: ${quote(s)} is not a valid systemd unit name`, 'unit names use letters, digits and : _ . \\ @ -, e.g. dead-drop.service');
+  }
+  const suffix = /\.(socket|target|mount|automount|timer|path|slice|scope|device|swap)$/.exec(s);
+  if (suffix) r.fail(entry.value, `${path}: expected a .service unit, got ${quote(s)}`, 'preflight follows services: name the .service unit this health URL belongs to');
+  const unit = s.endsWith('.service') ? s : `${s}.service`;
+  if (/@\.service$/.test(unit)) r.fail(entry.value, `${path}: ${quote(s)} is a template, not a running unit`, 'name an instance, e.g. worker@1.service');
+  return unit;
+}
+
+function derivePublicUrl(listen: Config['listen']): string | undefined {
+  if (!listen || listen.port === 0 || listen.host === '0.0.0.0' || listen.host === '::') return undefined;
+  return `http://${isIPv6(listen.host) ? `[${listen.host}]` : listen.host}:${listen.port}`;
+}
+
+function parseNotifications(r: Reader, entry: YamlEntry, listen: Config['listen']): NotificationsConfig {
+  const map = r.map(entry, 'notifications', 'write webhook: https://… indented under notifications:');
+  r.checkKeys(map, 'notifications', NOTIFICATION_KEYS);
+  const webhookEntry = entryOf(map, 'webhook');
+  if (!webhookEntry) r.fail(map, 'notifications: missing webhook', 'add webhook: https://ntfy.example.org/ops under notifications:');
+  const webhook = r.url(webhookEntry, 'notifications.webhook', 'https://ntfy.example.org/ops');
+  let format: NotificationsConfig['format'] = 'json';
+  const formatEntry = entryOf(map, 'format');
+  if (formatEntry) {
+    const f = r.text(formatEntry, 'notifications.format', FORMATS.join(', '), `one of ${FORMATS.join(', ')}`);
+    const known = FORMATS.find((x) => x === f);
+    if (!known) {
+      const near = suggest(f, FORMATS);
+      r.fail(formatEntry.value, `notifications.format: expected one of ${FORMATS.join(', ')}, got ${quote(f)}`, near ? `did you mean ${near}?` : 'json posts the snapshot summary as JSON');
+    }
+    format = known;
+  }
+  const publicEntry = entryOf(map, 'public_url');
+  let publicUrl = publicEntry ? r.url(publicEntry, 'notifications.public_url', 'https://box.example.org:9187') : derivePublicUrl(listen);
+  if (publicUrl && publicUrl.length > 1) publicUrl = publicUrl.replace(/\/+$/, '');
+  const recoveryEntry = entryOf(map, 'recovery');
+  const recovery = recoveryEntry ? r.boolean(recoveryEntry, 'notifications.recovery') : true;
+  const headers: Record<string, string> = {};
+  const headersEntry = entryOf(map, 'headers');
+  if (headersEntry) {
+    const hm = r.map(headersEntry, 'notifications.headers', 'one "Header-Name: value" per line, indented under headers:');
+    const seen = new Map<string, Pos>();
+    for (const h of hm.entries.values()) {
+      if (!HEADER_NAME.test(h.key)) r.fail(h.keyPos, `notifications.headers: ${quote(h.key)} is not a valid header name`, 'header names are letters, digits and - (e.g. Authorization, X-Token)');
+      const first = seen.get(h.key.toLowerCase());
+      if (first) r.fail(h.keyPos, `notifications.headers: header '${h.key}' is already set on line ${first.line}`, 'header names ignore case; keep one');
+      seen.set(h.key.toLowerCase(), h.keyPos);
+      const value = r.text(h, `notifications.headers.${h.key}`, 'a header value', `e.g. ${h.key}: "Bearer …"`);
+      if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) r.fail(h.value, `notifications.headers.${h.key}: the value holds a control character`, 'header values are one line of text');
+      headers[h.key] = value;
+    }
+  }
+  const n: NotificationsConfig = { webhook, format, recovery, headers };
+  if (publicUrl !== undefined) n.publicUrl = publicUrl;
+  return n;
+}
+
+interface Inherited {
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  /** Where timeout_seconds was set at the top level, if it was. */
+  timeoutEntry: YamlEntry | undefined;
+  bufferSamples: number;
+}
+
+function parseService(r: Reader, map: YamlMap, name: string, namePos: Pos, path: string, top: Inherited): ServiceConfig {
+  if (!SERVICE_NAME.test(name)) {
+    r.fail(namePos, `${path}: service name ${quote(name)} is not allowed`, 'names become folder names and URL paths: 1-64 letters, digits, . _ -, starting with a letter or digit');
+  }
+  const healthEntry = entryOf(map, 'health_url');
+  if (!healthEntry) r.fail(map, `${path}: missing health_url`, 'add health_url: http://127.0.0.1:8080/health (the URL preflight checks)');
+  const svc: ServiceConfig = {
+    name,
+    healthUrl: r.url(healthEntry, `${path}.health_url`, 'http://127.0.0.1:8080/health'),
+    expectStatus: DEFAULT_EXPECT_STATUS.map((s) => ({ ...s })),
+    intervalSeconds: top.intervalSeconds,
+    timeoutSeconds: top.timeoutSeconds,
+    bufferSamples: top.bufferSamples,
+  };
+  const e = (k: string): YamlEntry | undefined => entryOf(map, k);
+  const unit = e('unit');
+  if (unit) svc.unit = parseUnit(r, unit, `${path}.unit`);
+  const status = e('expect_status');
+  if (status) svc.expectStatus = parseExpectStatus(r, status, `${path}.expect_status`);
+  const body = e('expect_body');
+  if (body) svc.expectBody = r.text(body, `${path}.expect_body`, 'text the response body must contain', 'e.g. expect_body: ok');
+  const interval = e('interval_seconds');
+  if (interval) svc.intervalSeconds = r.number(interval, `${path}.interval_seconds`, SECONDS(30));
+  const timeout = e('timeout_seconds');
+  if (timeout) svc.timeoutSeconds = r.number(timeout, `${path}.timeout_seconds`, SECONDS(DEFAULT_TIMEOUT));
+  else if (!top.timeoutEntry) svc.timeoutSeconds = Math.min(DEFAULT_TIMEOUT, svc.intervalSeconds);
+  const buffer = e('buffer_samples');
+  if (buffer) svc.bufferSamples = r.number(buffer, `${path}.buffer_samples`, BUFFER);
+  if (svc.timeoutSeconds > svc.intervalSeconds) {
+    if (timeout) {
+      r.fail(timeout.value, `${path}.timeout_seconds: ${svc.timeoutSeconds} is longer than interval_seconds (${svc.intervalSeconds})`, `a check must end before the next one starts: write timeout_seconds: ${svc.intervalSeconds} or less, or raise interval_seconds`);
+    }
+    r.fail(interval?.value ?? map, `${path}.interval_seconds: ${svc.intervalSeconds} is shorter than timeout_seconds ${svc.timeoutSeconds}, set on line ${top.timeoutEntry?.keyPos.line ?? '?'}`, `add timeout_seconds: ${svc.intervalSeconds} or less to this service`);
+  }
+  return svc;
+}
+
+const SECONDS = (example: number) => ({ integer: false, min: 0, minExclusive: true, max: MAX_SECONDS, example });
+const BUFFER = { integer: true, min: 2, max: MAX_COUNT, example: 30 };
+
+function parseServices(r: Reader, entry: YamlEntry, top: Inherited): ServiceConfig[] {
+  const v = entry.value;
+  const hint = "add one: '- name: web' with 'health_url: http://127.0.0.1:8080/health' indented under it";
+  const elsewhere = (key: string): string | undefined =>
+    TOP_KEYS.includes(key) ? `${key} is a top-level setting; per service only interval_seconds, timeout_seconds and buffer_samples can be overridden` : undefined;
+  const services: ServiceConfig[] = [];
+  const seen = new Map<string, Pos>();
+  const add = (map: YamlMap, name: string, namePos: Pos, path: string): void => {
+    const first = seen.get(name);
+    if (first) r.fail(namePos, `services: duplicate service name '${name}', first on line ${first.line}`, 'service names must be unique; rename one');
+    seen.set(name, namePos);
+    services.push(parseService(r, map, name, namePos, path, top));
+  };
+  if (v.kind === 'list') {
+    v.items.forEach((item, i) => {
+      if (item.kind !== 'map') r.fail(item, `services[${i}]: expected a map with name: and health_url:, got ${got(item)}`, hint);
+      const nameEntry = entryOf(item, 'name');
+      const named = nameEntry?.value.kind === 'scalar' && nameEntry.value.value !== null ? `services.${nameEntry.value.raw}` : `services[${i}]`;
+      r.checkKeys(item, named, SERVICE_KEYS, elsewhere);
+      if (!nameEntry) r.fail(item, `services[${i}]: missing name`, 'add name: <service>, e.g. name: web');
+      const name = r.text(nameEntry, `services[${i}].name`, 'a service name', 'e.g. name: web');
+      add(item, name, nameEntry.value, `services.${name}`);
+    });
+  } else if (v.kind === 'map') {
+    for (const svc of v.entries.values()) {
+      const path = `services.${svc.key}`;
+      if (svc.value.kind !== 'map') r.fail(svc.value, `${path}: expected a map with health_url:, got ${got(svc.value)}`, `indent health_url: … under ${svc.key}:`);
+      const nameEntry = entryOf(svc.value, 'name');
+      if (nameEntry) r.fail(nameEntry.keyPos, `${path}: unexpected key 'name'`, `here the service is named by its key (${svc.key}:); remove name:, or write services as a list (- name: …)`);
+      r.checkKeys(svc.value, path, SERVICE_KEYS, elsewhere);
+      add(svc.value, svc.key, svc.keyPos, path);
+    }
+  } else {
+    r.fail(v, `services: expected a list or a map of services, got ${got(v)}`, hint);
+  }
+  if (services.length === 0) r.fail(v, 'services: at least one service is required', hint);
+  return services;
+}
+
+/** Parse and validate preflight.yaml text; throws ConfigError pointing at the value at fault. */
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const r: Reader = new Reader(file, env);
+  const doc = parseYaml(text, file);
+  if (doc.kind === 'scalar' && doc.value === null) r.fail(undefined, 'the config is empty', 'at least services: is needed; see the example preflight.yaml');
+  if (doc.kind !== 'map') r.fail(doc, `expected a map of settings at the top level, got ${got(doc)}`, 'write key: value lines, e.g. services:');
+  r.checkKeys(doc, '', TOP_KEYS, (key) =>
+    SERVICE_KEYS.includes(key) && !TOP_KEYS.includes(key) ? `${key} belongs to a service: indent it under an entry of services:` : NOTIFICATION_KEYS.includes(key) ? `${key} belongs under notifications:` : undefined,
+  );
+  const e = (k: string): YamlEntry | undefined => entryOf(doc, k);
+  const num = (k: string, dflt: number, opts: Parameters<Reader['number']>[2]): number => {
+    const entry = e(k);
+    return entry ? r.number(entry, k, opts) : dflt;
+  };
+
+  const snapshotEntry = e('snapshot_dir');
+  let snapshotDir: string;
+  if (snapshotEntry) snapshotDir = r.path(snapshotEntry, 'snapshot_dir', true);
+  else {
+    // systemd's StateDirectory= sets $STATE_DIRECTORY (several directories are ':'-separated; the first is ours).
+    const state = (env.STATE_DIRECTORY ?? '').split(':')[0] ?? '';
+    if (state !== '') snapshotDir = r.absolute(state, undefined, '$STATE_DIRECTORY', false);
+    else if (env.HOME) snapshotDir = r.absolute(DEFAULT_SNAPSHOT_DIR, undefined, 'snapshot_dir (default ~/.local/share/failure-context)', true);
+    else r.fail(undefined, 'no snapshot_dir: neither $STATE_DIRECTORY nor $HOME is set', 'set snapshot_dir: /var/lib/preflight, or StateDirectory=preflight in the unit');
+  }
+
+  const intervalSeconds = num('interval_seconds', 30, SECONDS(30));
+  const timeoutEntry = e('timeout_seconds');
+  const timeoutSeconds = timeoutEntry ? r.number(timeoutEntry, 'timeout_seconds', SECONDS(DEFAULT_TIMEOUT)) : Math.min(DEFAULT_TIMEOUT, intervalSeconds);
+  if (timeoutEntry && timeoutSeconds > intervalSeconds) {
+    r.fail(timeoutEntry.value, `timeout_seconds: ${timeoutSeconds} is longer than interval_seconds (${intervalSeconds})`, `a check must end before the next one starts: write timeout_seconds: ${intervalSeconds} or less, or raise interval_seconds`);
+  }
+  const bufferSamples = num('buffer_samples', 30, BUFFER);
+
+  const disks: string[] = ['/'];
+  const disksEntry = e('disks');
+  if (disksEntry) {
+    const v = disksEntry.value;
+    if (v.kind !== 'list') r.fail(v, `disks: expected a list of absolute paths, got ${got(v)}`, `write a list: disks: [${v.kind === 'scalar' && v.raw ? v.raw : '/'}]`);
+    disks.length = 0;
+    const seen = new Map<string, Pos>();
+    v.items.forEach((item, i) => {
+      const path = r.path({ key: 'disks', keyPos: item, value: item }, `disks[${i}]`, false);
+      const first = seen.get(path);
+      if (first) r.fail(item, `disks[${i}]: ${quote(path)} is listed twice, first on line ${first.line}`, 'remove one');
+      seen.set(path, item);
+      disks.push(path);
+    });
+  }
+
+  const listenEntry = e('listen');
+  const listen = listenEntry ? parseListen(r, listenEntry) : { ...DEFAULT_LISTEN };
+  const tokenEntry = e('api_token');
+  let apiToken: string | undefined;
+  if (tokenEntry) {
+    apiToken = r.text(tokenEntry, 'api_token', 'a token', 'e.g. api_token: "a long random string" (openssl rand -hex 32)');
+    if (!/^[\x21-\x7e]+$/.test(apiToken)) r.fail(tokenEntry.value, 'api_token: the token holds spaces or non-ASCII characters', 'use printable ASCII without spaces, e.g. the output of openssl rand -hex 32');
+  }
+  const notificationsEntry = e('notifications');
+  const servicesEntry = e('services');
+  if (!servicesEntry) r.fail(undefined, 'missing services:', "add services: with at least one '- name: …' and 'health_url: …'");
+
+  const config: Config = {
+    file,
+    snapshotDir,
+    intervalSeconds,
+    timeoutSeconds,
+    failureThreshold: num('failure_threshold', 2, { integer: true, min: 1, max: 1000, example: 2 }),
+    confirmIntervalSeconds: num('confirm_interval_seconds', 5, SECONDS(5)),
+    sampleSeconds: num('sample_seconds', 10, SECONDS(10)),
+    bufferSamples,
+    retention: num('retention', 50, { integer: true, min: 1, max: MAX_COUNT, example: 50 }),
+    journalLines: num('journal_lines', 100, { integer: true, min: 0, max: MAX_COUNT, example: 100 }),
+    disks,
+    listen,
+    services: parseServices(r, servicesEntry, { intervalSeconds, timeoutSeconds, timeoutEntry, bufferSamples }),
+  };
+  if (apiToken !== undefined) config.apiToken = apiToken;
+  if (notificationsEntry) config.notifications = parseNotifications(r, notificationsEntry, listen);
+  return config;
+}
+
+/**
+ * The config file to read: --config F, then $PREFLIGHT_CONFIG, then ./preflight.yaml, then /etc/preflight.yaml.
+ * Returns an absolute path. A named file that does not exist is an error naming it; so is finding none.
+ */
+export function findConfigFile(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string {
+  const named: Array<[string | undefined, string]> = [
+    [flag, '--config'],
+    [env.PREFLIGHT_CONFIG, '$PREFLIGHT_CONFIG'],
+  ];
+  if (flag === '') throw new ConfigError({ file: '--config' }, 'the file name is empty', 'pass --config FILE, or leave it out to search');
+  for (const [value, source] of named) {
+    if (value === undefined || value === '') continue;
+    const file = resolve(cwd, value);
+    const problem = fileProblem(file);
+    if (problem) throw new ConfigError({ file }, `config file from ${source} ${problem}`, `check the path, or unset ${source} to use ./preflight.yaml or /etc/preflight.yaml`);
+    return file;
+  }
+  const candidates = [resolve(cwd, 'preflight.yaml'), '/etc/preflight.yaml'];
+  for (const file of candidates) {
+    const problem = fileProblem(file);
+    if (problem === 'does not exist') continue;
+    if (problem) throw new ConfigError({ file }, `config file ${problem}`, 'fix it, or pass --config FILE');
+    return file;
+  }
+  throw new ConfigError({ file: 'preflight.yaml' }, `no config file found; looked for ${candidates.join(' and ')}`, 'pass --config FILE or set $PREFLIGHT_CONFIG; preflight.yaml in the source tree is a commented example');
+}
+
+function fileProblem(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) return 'is a directory';
+    if (!st.isFile()) return 'is not a regular file';
+    if (st.size > MAX_CONFIG_BYTES) return `is ${st.size} bytes, larger than the 1 MiB a config may be`;
+    return undefined;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'does not exist';
+    return `cannot be read (${code ?? String(err)})`;
+  }
+}
+
+/** Decode UTF-8 strictly, naming the first line that is not valid UTF-8. */
+function decodeUtf8(buf: Buffer, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buf);
+  } catch {
+    let line = 1;
+    let start = 0;
+    for (let i = 0; i <= buf.length; i++) {
+      if (i === buf.length || buf[i] === 0x0a) {
+        try {
+          new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(start, i));
+        } catch {
+          break;
+        }
+        line++;
+        start = i + 1;
+      }
+    }
+    throw new ConfigError({ file, line }, 'the file is not valid UTF-8', 'save it as UTF-8 text');
+  }
+}
+
+/** Find, read and parse the config file (see findConfigFile for the search order). */
+export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Config {
+  const file = findConfigFile(flag, env, cwd);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (err) {
+    throw new ConfigError({ file }, `cannot read the config file (${errnoCode(err) ?? String(err)})`, 'check its permissions', { cause: err });
+  }
+  if (buf.length > MAX_CONFIG_BYTES) throw new ConfigError({ file }, `the config file is ${buf.length} bytes, larger than 1 MiB`, 'a config is a few dozen lines');
+  return parseConfig(decodeUtf8(buf, file), file, env);
+}
+
+/** A string as a YAML scalar our parser reads back as the same string: plain when safe, else double-quoted. */
+function yamlString(s: string, flow = false): string {
+  try {
+    const doc = parseYaml(flow ? `k: [${s}]` : `k: ${s}`, '');
+    const v = doc.kind === 'map' ? doc.entries.get('k')?.value : undefined;
+    const scalar = flow && v?.kind === 'list' && v.items.length === 1 ? v.items[0] : v;
+    if (scalar?.kind === 'scalar' && scalar.value === s) return s;
+  } catch {
+    // not safe as a plain scalar
+  }
+  return JSON.stringify(s);
+}
+
+/** A URL with its user info and query values redacted; with `path`, the path too (webhook tokens live there). */
+function redactUrl(url: string, path: boolean): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return REDACTED;
+  }
+  const auth = u.username || u.password ? `${REDACTED}@` : '';
+  const p = path && u.pathname !== '/' && u.pathname !== '' ? `/${REDACTED}` : u.pathname;
+  const query = u.search ? `?${[...u.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=${REDACTED}`).join('&')}` : '';
+  if (!auth && !path && !query) return url;
+  return `${u.protocol}//${auth}${u.host}${p}${query}`;
+}
+
+function statusText(r: StatusRange): string {
+  return r.min === r.max ? String(r.min) : `${r.min}-${r.max}`;
+}
+
+/**
+ * The effective config as YAML our parser reads back, secrets replaced by "<redacted>": api_token,
+ * header values, the webhook URL's path (Slack, Discord and ntfy keep their token or topic there), and
+ * in every URL the user info and query values.
+ */
+export function formatConfig(c: Config): string {
+  const s = (v: string): string => yamlString(v);
+  const n = canonicalNumber;
+  const out: string[] = [
+    `# effective preflight configuration${c.file ? ` from ${c.file.replace(/[\r\n]/g, ' ')}` : ''}; secrets are shown as ${REDACTED}`,
+    `snapshot_dir: ${s(c.snapshotDir)}`,
+    `interval_seconds: ${n(c.intervalSeconds)}`,
+    `timeout_seconds: ${n(c.timeoutSeconds)}`,
+    `failure_threshold: ${n(c.failureThreshold)}`,
+    `confirm_interval_seconds: ${n(c.confirmIntervalSeconds)}`,
+    `sample_seconds: ${n(c.sampleSeconds)}`,
+    `buffer_samples: ${n(c.bufferSamples)}`,
+    `retention: ${n(c.retention)}`,
+    `journal_lines: ${n(c.journalLines)}`,
+    `disks: [${c.disks.map((d) => yamlString(d, true)).join(', ')}]`,
+    `listen: ${c.listen ? s(`${isIP(c.listen.host) === 6 ? `[${c.listen.host}]` : c.listen.host}:${c.listen.port}`) : 'off'}`,
+  ];
+  if (c.apiToken !== undefined) out.push(`api_token: ${s(REDACTED)}`);
+  if (c.notifications) {
+    const no = c.notifications;
+    out.push('notifications:', `  webhook: ${s(redactUrl(no.webhook, true))}`, `  format: ${no.format}`);
+    if (no.publicUrl !== undefined) out.push(`  public_url: ${s(redactUrl(no.publicUrl, false))}`);
+    out.push(`  recovery: ${no.recovery}`);
+    const names = Object.keys(no.headers);
+    if (names.length > 0) out.push('  headers:', ...names.map((h) => `    ${s(h)}: ${s(REDACTED)}`));
+  }
+  out.push('services:');
+  for (const svc of c.services) {
+    out.push(`  - name: ${s(svc.name)}`, `    health_url: ${s(redactUrl(svc.healthUrl, false))}`);
+    if (svc.unit !== undefined) out.push(`    unit: ${s(svc.unit)}`);
+    const ranges = svc.expectStatus.map(statusText);
+    out.push(`    expect_status: ${ranges.length === 1 ? ranges[0] : `[${ranges.join(', ')}]`}`);
+    if (svc.expectBody !== undefined) out.push(`    expect_body: ${s(svc.expectBody)}`);
+    out.push(`    interval_seconds: ${n(svc.intervalSeconds)}`, `    timeout_seconds: ${n(svc.timeoutSeconds)}`, `    buffer_samples: ${n(svc.bufferSamples)}`);
+  }
+  return `${out.join('\n')}\n`;
+}
