@@ -9,6 +9,7 @@ import { constants as fsc, existsSync, promises as fsp, statSync } from 'node:fs
 import type { Stats } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { SERVICE_NAME } from '../config/config';
 import { FileError, writeFileAtomic } from '../util/atomic';
 import { ParseError, errnoCode, errorMessage, quote } from '../util/errors';
 
@@ -22,8 +23,8 @@ export const SNAPSHOT_SCHEMA = 'preflight.snapshot/1';
 export const SNAPSHOT_ID_RE =
   /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3])-[0-5]\d-[0-5]\d\.\d{3}Z(?:-[1-9]\d{0,3})?$/;
 
-/** A service name as the store accepts it: one plain path component, never `.`/`..`, no separators. */
-export const SERVICE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,127}$/;
+/** A service name as the config accepts it: one plain path component, never `.`/`..`, no separators. */
+export const SERVICE_NAME_RE = SERVICE_NAME;
 
 const SNAPSHOT_FILE_RE = /^(.+)\.json$/;
 const MAX_COLLISION_SUFFIX = 9999;
