@@ -293,6 +293,11 @@ export class Sandbox {
       waitUntilSync(() => subtreeEmpty(cgroup), 5000);
       const left = removeSubtree(cgroup);
       if (left.length > 0) throw new Error(`sandbox ${name}: stale cgroups from an earlier run remain: ${left.join(' ')}`);
+      // and its state folders (mkdtemp names: the prefix and six characters)
+      const stale = new RegExp(`^${cgroup}-[A-Za-z0-9]{6}$`);
+      for (const f of fs.readdirSync(os.tmpdir())) {
+        if (stale.test(f)) fs.rmSync(path.join(os.tmpdir(), f), { recursive: true, force: true });
+      }
     }
 
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `${cgroup}-`));
@@ -324,10 +329,13 @@ export class Sandbox {
 
     const started = performance.now();
     const log = fs.openSync(path.join(stateDir, 'unshare.log'), 'w');
+    // pdeathsig: if this process dies without running any handler (SIGKILL, OOM), unshare gets SIGKILL,
+    // and with --kill-child so does PID 1 and the whole namespace; only empty cgroups remain, and the
+    // next up() of this name removes them
     const unshare = spawn(
-      'unshare',
-      ['--pid', '--fork', '--kill-child=SIGKILL', '--mount', '--mount-proc', '--uts', '--ipc', '--propagation', 'private',
-        '/bin/bash', INIT_SCRIPT, stateDir, cgroup, unitDir],
+      'setpriv',
+      ['--pdeathsig', 'KILL', '--', 'unshare', '--pid', '--fork', '--kill-child=SIGKILL', '--mount', '--mount-proc', '--uts', '--ipc',
+        '--propagation', 'private', '/bin/bash', INIT_SCRIPT, stateDir, cgroup, unitDir],
       { detached: true, stdio: ['ignore', log, log], env: { PATH: PATH_ENV, HIER: hierarchies.join(' ') } },
     );
     fs.closeSync(log);
