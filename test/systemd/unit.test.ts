@@ -153,6 +153,11 @@ describe('parseSystemctlShow edge cases', () => {
       want: [{ id: 'a.service', execMainStatus: -1 }],
     },
     {
+      name: '[not set] in a text property is undefined too',
+      input: 'Id=a.service\nInvocationID=[not set]\nControlGroup=[not set]\nResult=\n',
+      want: [{ id: 'a.service' }],
+    },
+    {
       name: 'a cut last line (output cap) is ignored, the rest kept',
       input: 'Id=a.service\nNRestarts=2\nActiveSt',
       want: [{ id: 'a.service', nRestarts: 2 }],
