@@ -1,0 +1,298 @@
+// Journal lines from `journalctl -o json`: the parse is pure, the readers are one journalctl call each.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CommandError, quote } from '../util/errors';
+import { describeCommand, runChecked } from '../util/exec';
+import { firstLine, unavailableFrom, type Unavailable } from './unavailable';
+
+/**
+ * One journal entry (source: `journalctl -o json`, one JSON object per line; field names from
+ * systemd.journal-fields(7)).
+ */
+export interface JournalEntry {
+  /** ISO UTC, from __REALTIME_TIMESTAMP (microseconds since the epoch; kept to the millisecond) */
+  at: string;
+  /** syslog priority 0 (emerg) .. 7 (debug) */
+  priority?: number;
+  /** _PID (trusted), else SYSLOG_PID */
+  pid?: number;
+  /** MESSAGE, decoded (journald stores non-UTF-8 as bytes) and capped at maxMessageChars with '…' */
+  message: string;
+  /** journalctl gave no text for MESSAGE: null (over 4096 bytes without --all) or absent */
+  messageOmitted?: true;
+  /**
+   * The unit the line is about: UNIT= for systemd's own lines about a unit ("Main process exited", sent
+   * by PID 1 with _SYSTEMD_UNIT=init.scope), else the sender's _SYSTEMD_UNIT.
+   */
+  unit?: string;
+  /** INVOCATION_ID= of the run systemd's line is about, else the sender's _SYSTEMD_INVOCATION_ID */
+  invocationId?: string;
+  cursor?: string;
+  /** SYSLOG_IDENTIFIER: "kernel", "systemd", the program name */
+  identifier?: string;
+}
+
+export interface JournalParse {
+  entries: JournalEntry[];
+  /** Lines that were not a journal entry (bad JSON, a cut last line, no timestamp). */
+  skipped: number;
+  /** The first skipped line, for the capture's error list. */
+  firstSkipped?: { line: number; reason: string; input: string };
+}
+
+type FieldValue = string | null | number[] | Array<string | null | number[]>;
+
+function isBytes(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((b) => typeof b === 'number');
+}
+
+/**
+ * journalctl's JSON field encodings: a string; null when the value is over 4096 bytes (without --all);
+ * an array of byte values when it is not valid UTF-8; an array of those when the field repeats.
+ * A repeated field gives its first value.
+ */
+function fieldText(v: unknown): string | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === null) return null;
+  if (typeof v === 'string') return v;
+  if (isBytes(v)) return Buffer.from(v).toString('utf8');
+  if (Array.isArray(v)) return v.length > 0 ? fieldText((v as FieldValue[])[0]) : undefined;
+  return undefined;
+}
+
+function str(v: unknown): string | undefined {
+  const t = fieldText(v);
+  return t === null || t === undefined || t === '' ? undefined : t;
+}
+
+function int(v: unknown): number | undefined {
+  const t = str(v);
+  return t !== undefined && /^\d+$/.test(t) ? Number(t) : undefined;
+}
+
+/** Cut to `max` characters plus '…', never between the two halves of a surrogate pair. */
+export function capMessage(message: string, max: number): string {
+  if (message.length <= max) return message;
+  let end = Math.max(0, max);
+  const last = message.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${message.slice(0, end)}…`;
+}
+
+/**
+ * Parse `journalctl -o json` output. Lines that are not an entry are skipped and counted, never
+ * thrown: a capture keeps what it could read (a capped output always ends with a cut line).
+ */
+export function parseJournalJson(text: string, opts: { maxMessageChars: number }): JournalParse {
+  const entries: JournalEntry[] = [];
+  const result: JournalParse = { entries, skipped: 0 };
+  const skip = (line: number, reason: string, input: string): void => {
+    result.skipped += 1;
+    result.firstSkipped ??= { line, reason, input: quote(input) };
+  };
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i] ?? '';
+    if (raw.trim() === '') continue;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(raw);
+    } catch {
+      skip(i + 1, 'not JSON (a cut line?)', raw);
+      continue;
+    }
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+      skip(i + 1, 'not a JSON object', raw);
+      continue;
+    }
+    const f = obj as Record<string, unknown>;
+    const realtime = str(f.__REALTIME_TIMESTAMP);
+    if (realtime === undefined || !/^\d{1,17}$/.test(realtime)) {
+      skip(i + 1, 'no __REALTIME_TIMESTAMP', raw);
+      continue;
+    }
+    const message = fieldText(f.MESSAGE);
+    const e: JournalEntry = {
+      at: new Date(Math.floor(Number(realtime) / 1000)).toISOString(),
+      message: typeof message === 'string' ? capMessage(message, opts.maxMessageChars) : '',
+    };
+    if (typeof message !== 'string') e.messageOmitted = true;
+    const priority = int(f.PRIORITY);
+    if (priority !== undefined) e.priority = priority;
+    const pid = int(f._PID) ?? int(f.SYSLOG_PID);
+    if (pid !== undefined) e.pid = pid;
+    const aboutUnit = str(f.UNIT);
+    const unit = aboutUnit ?? str(f._SYSTEMD_UNIT);
+    if (unit !== undefined) e.unit = unit;
+    const invocationId = aboutUnit !== undefined ? (str(f.INVOCATION_ID) ?? str(f._SYSTEMD_INVOCATION_ID)) : str(f._SYSTEMD_INVOCATION_ID);
+    if (invocationId !== undefined) e.invocationId = invocationId;
+    const cursor = str(f.__CURSOR);
+    if (cursor !== undefined) e.cursor = cursor;
+    const identifier = str(f.SYSLOG_IDENTIFIER);
+    if (identifier !== undefined) e.identifier = identifier;
+    entries.push(e);
+  }
+  return result;
+}
+
+export interface JournalReadOptions {
+  since: Date;
+  timeoutMs: number;
+  /** Cap on journalctl's output in bytes; the newest entries are kept. */
+  maxBytes: number;
+  /** Default 2000 characters. */
+  maxMessageChars?: number;
+  /** journalctl binary (default: `journalctl` from PATH). */
+  journalctl?: string;
+  /** Where journald keeps its files, checked only when the answer is empty (default: the standard two). */
+  journalRoots?: readonly string[];
+}
+
+export type JournalRead =
+  | { ok: true; entries: JournalEntry[]; skipped: number; truncated: boolean; command: string; durationMs: number }
+  | Unavailable;
+
+const JOURNAL_ROOTS = ['/var/log/journal', '/run/log/journal'];
+
+const PERMISSION_FIX =
+  'add the user preflight runs as to the systemd-journal group (usermod -aG systemd-journal USER, or SupplementaryGroups=systemd-journal in its unit)';
+
+/**
+ * The journalctl stderr lines that mean "you may not read this" (journalctl 252: the first is an error with
+ * exit status 1 when no file could be opened; the hint is printed in text modes only, json implies -q).
+ */
+const PERMISSION = /insufficient permissions|not seeing messages from other users|Permission denied/;
+const NO_FILES = /No journal files were found/;
+
+/** Any journal file under the journald roots (one level of machine-id folders); false when none. */
+export function journalFilesPresent(roots: readonly string[] = JOURNAL_ROOTS): boolean {
+  for (const root of roots) {
+    let dirs: fs.Dirent[];
+    try {
+      dirs = fs.readdirSync(root, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const d of dirs) {
+      if (d.isFile() && d.name.endsWith('.journal')) return true;
+      if (!d.isDirectory()) continue;
+      try {
+        if (fs.readdirSync(path.join(root, d.name)).some((n) => n.endsWith('.journal') || n.endsWith('.journal~'))) return true;
+      } catch {
+        // an unreadable folder still means journald writes there
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+function sinceArg(since: Date): string {
+  const ms = since.getTime();
+  if (Number.isNaN(ms)) throw new RangeError('journal reader: since is an invalid Date');
+  return `@${Math.floor(ms / 1000)}`;
+}
+
+/** The argv shared by both readers; -r -n: newest first, so an output cap drops the oldest lines. */
+function baseArgs(since: Date, lines: number): string[] {
+  return ['-o', 'json', '--no-pager', '--utc', '-q', '--since', sinceArg(since), '-r', '-n', String(Math.max(1, Math.floor(lines)))];
+}
+
+/**
+ * The argv for one unit's lines. With an invocation ID: that run's own lines (_SYSTEMD_INVOCATION_ID) OR
+ * systemd's lines about that run (INVOCATION_ID from PID 1: "Main process exited", "Failed with result").
+ * Without: `-u`, which already includes systemd's lines about the unit (UNIT= from PID 1).
+ */
+export function journalctlUnitArgs(unit: string, opts: { since: Date; lines: number; invocationId?: string }): string[] {
+  const args = baseArgs(opts.since, opts.lines);
+  if (opts.invocationId !== undefined) {
+    if (!/^[0-9a-f]{32}$/.test(opts.invocationId)) throw new RangeError(`journal reader: invocation ID ${quote(opts.invocationId)} is not 32 hex digits`);
+    args.push(`_SYSTEMD_INVOCATION_ID=${opts.invocationId}`, '+', `INVOCATION_ID=${opts.invocationId}`, '_PID=1');
+  } else {
+    args.push(`--unit=${unit}`);
+  }
+  return args;
+}
+
+export function journalctlKernelArgs(opts: { since: Date; lines: number }): string[] {
+  return ['-k', ...baseArgs(opts.since, opts.lines)];
+}
+
+/**
+ * What journalctl's stderr says about access, or undefined when it says nothing that matters (source:
+ * journalctl 252 messages; see fixtures/cmd/journalctl-nonroot-*.stderr.txt).
+ */
+export function classifyJournalStderr(stderr: string): 'permission' | 'no-journal' | undefined {
+  if (PERMISSION.test(stderr)) return 'permission';
+  if (NO_FILES.test(stderr)) return 'no-journal';
+  return undefined;
+}
+
+function problem(kind: 'permission' | 'no-journal', stderr: string, command: string): Unavailable {
+  const line = firstLine(stderr.replace(/^Hint: .*\n(?:\s+.*\n)*/, ''));
+  const reason =
+    kind === 'permission'
+      ? `journalctl: ${line || 'permission denied'}: ${PERMISSION_FIX}`
+      : `journalctl: ${line || 'no journal files'}: journald is not running or keeps nothing (Storage=none?)`;
+  return { ok: false, kind, reason, command };
+}
+
+async function readJournal(args: string[], opts: JournalReadOptions): Promise<JournalRead> {
+  const file = opts.journalctl ?? 'journalctl';
+  const command = describeCommand(file, args);
+  try {
+    const r = await runChecked(file, args, {
+      timeoutMs: opts.timeoutMs,
+      maxBytes: opts.maxBytes,
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    // a permission hint with exit 0 means "only your own lines": for a system unit that is none of them
+    const said = classifyJournalStderr(r.stderr);
+    if (said === 'permission') return problem(said, r.stderr, command);
+    const parsed = parseJournalJson(r.stdout, { maxMessageChars: opts.maxMessageChars ?? 2000 });
+    if (parsed.entries.length === 0) {
+      // json output implies -q, so journalctl does not say "No journal files were found": look
+      const roots = opts.journalRoots ?? JOURNAL_ROOTS;
+      if (said === 'no-journal' || !journalFilesPresent(roots)) {
+        return problem('no-journal', r.stderr || `No journal files were found in ${roots.join(' or ')}`, command);
+      }
+    }
+    // read newest first (so a cap cuts the oldest); hand back in time order
+    parsed.entries.reverse();
+    // a capped output always ends with a cut line: not worth reporting as a skipped line
+    const skipped = r.truncated ? Math.max(0, parsed.skipped - 1) : parsed.skipped;
+    return { ok: true, entries: parsed.entries, skipped, truncated: r.truncated, command, durationMs: r.durationMs };
+  } catch (err) {
+    const said = err instanceof CommandError ? classifyJournalStderr(err.stderr) : undefined;
+    if (err instanceof CommandError && said !== undefined) return problem(said, err.stderr, command);
+    return unavailableFrom(err, command, 'journalctl');
+  }
+}
+
+function argsOrUnavailable(build: () => string[], tool: string): string[] | Unavailable {
+  try {
+    return build();
+  } catch (err) {
+    // a bad Date or invocation ID is a caller's bug, but a capture must still not die on it
+    return { ok: false, kind: 'failed', reason: err instanceof Error ? err.message : String(err), command: tool };
+  }
+}
+
+/**
+ * A unit's last `lines` journal lines since `since`, in time order, including systemd's own lines about
+ * the unit; with `invocationId`, only that run's (the dead run's, after a restart). Never throws:
+ * no journalctl, no permission, no journal files, a timeout, bad arguments come back as `ok: false`.
+ */
+export async function readUnitJournal(
+  unit: string,
+  opts: JournalReadOptions & { lines: number; invocationId?: string },
+): Promise<JournalRead> {
+  const args = argsOrUnavailable(() => journalctlUnitArgs(unit, opts), 'journalctl');
+  return Array.isArray(args) ? readJournal(args, opts) : args;
+}
+
+/** The kernel's lines (this boot) since `since`, in time order; the newest `lines` (default 2000) at most. */
+export async function readKernelJournal(opts: JournalReadOptions & { lines?: number }): Promise<JournalRead> {
+  const args = argsOrUnavailable(() => journalctlKernelArgs({ since: opts.since, lines: opts.lines ?? 2000 }), 'journalctl');
+  return Array.isArray(args) ? readJournal(args, opts) : args;
+}
