@@ -32,16 +32,12 @@ const NO_SYSTEMD = /System has not been booted with systemd|Failed to connect to
 export function unavailableFrom(err: unknown, command: string, tool: string): Unavailable {
   if (err instanceof CommandError) {
     if (err.timedOut) return { ok: false, kind: 'timeout', reason: err.message, command };
-    // a command that could not be started: CommandError with the spawn error as cause; today's run()
-    // resolves such a spawn with the negative errno as exit status instead (-2 = ENOENT), so read both
-    const spawnFailed = (err.exitCode === null && err.signal === null) || (err.exitCode !== null && err.exitCode < 0);
-    if (spawnFailed) {
-      const code = errnoCode(err.cause) ?? (err.exitCode === -2 ? 'ENOENT' : undefined);
-      if (code === 'ENOENT') {
+    // a command that could not be started: run() rejects with the spawn error as cause
+    if (err.exitCode === null && err.signal === null && err.cause !== undefined) {
+      if (errnoCode(err.cause) === 'ENOENT') {
         return { ok: false, kind: 'not-installed', reason: `${tool} not found on PATH: is this a systemd host?`, command };
       }
-      const why = err.cause !== undefined ? errorMessage(err.cause) : `errno ${-(err.exitCode ?? 0)}`;
-      return { ok: false, kind: 'failed', reason: `${tool} could not be started: ${why}`, command };
+      return { ok: false, kind: 'failed', reason: `${tool} could not be started: ${errorMessage(err.cause)}`, command };
     }
     if (NO_SYSTEMD.test(err.stderr)) {
       return { ok: false, kind: 'no-systemd', reason: `${tool}: ${firstLine(err.stderr)} (systemd is not running here)`, command };
