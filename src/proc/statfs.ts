@@ -1,0 +1,111 @@
+// Disk usage per path via statfs(2). A statfs on a hung mount (NFS server gone, FUSE daemon stuck)
+// blocks a libuv thread until the kernel answers, possibly forever, and cannot be cancelled: so each
+// call has a deadline, and a path whose previous call is still pending is refused at once instead of
+// queueing another thread behind it (four hung paths would otherwise stall all of Node's fs I/O).
+import { promises as fsp } from 'node:fs';
+import { readDf } from './df';
+import { InFlight } from '../util/exec';
+
+/**
+ * Usage of the filesystem holding `path` (from statfs(2), or `df -P -k` on Node < 18.15).
+ * usedPercent is used / (used + avail) * 100 like df's Capacity (blocks reserved for root count as
+ * neither), unrounded; 0 for filesystems without blocks. Inode fields are undefined where the
+ * filesystem reports no inodes (btrfs, vfat, proc) and always from df.
+ */
+export interface DiskUsage {
+  /** The path asked for. */
+  path: string;
+  /** Where the filesystem is mounted (df only; statfs does not say). */
+  mountPoint?: string;
+  totalBytes: number;
+  freeBytes: number;
+  availBytes: number;
+  usedBytes: number;
+  usedPercent: number;
+  inodesTotal?: number;
+  inodesFree?: number;
+  inodesUsedPercent?: number;
+}
+
+/** The fields of Node's fs.StatFs we use; counts are in blocks of bsize bytes. */
+export interface StatfsCounts {
+  bsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+}
+
+export function diskUsageFromStatfs(path: string, s: StatfsCounts): DiskUsage {
+  const totalBytes = s.blocks * s.bsize;
+  const freeBytes = s.bfree * s.bsize;
+  const availBytes = s.bavail * s.bsize;
+  const usedBytes = Math.max(0, totalBytes - freeBytes);
+  const u: DiskUsage = {
+    path,
+    totalBytes,
+    freeBytes,
+    availBytes,
+    usedBytes,
+    usedPercent: usedBytes + availBytes === 0 ? 0 : (usedBytes / (usedBytes + availBytes)) * 100,
+  };
+  if (s.files > 0) {
+    u.inodesTotal = s.files;
+    u.inodesFree = s.ffree;
+    u.inodesUsedPercent = ((s.files - s.ffree) / s.files) * 100;
+  }
+  return u;
+}
+
+/** How usage is taken: statfs(2) where Node has it (18.15+), else `df -P -k`. */
+export type DiskMethod = 'statfs' | 'df';
+
+export class DiskReader {
+  private readonly inFlight = new InFlight();
+  private readonly started = new Set<string>();
+  private readonly timeoutMs: number;
+  readonly method: DiskMethod;
+
+  /** `method` is for tests; by default statfs when this Node has it. */
+  constructor(opts: { timeoutMs: number; method?: DiskMethod }) {
+    this.timeoutMs = opts.timeoutMs;
+    this.method = opts.method ?? (typeof fsp.statfs === 'function' ? 'statfs' : 'df');
+  }
+
+  /**
+   * Usage of the filesystem holding `path`. Rejects with TimeoutError after timeoutMs, or at once
+   * while a previous call for the same path is still pending; with the errno error (ENOENT, EACCES)
+   * when statfs fails; with CommandError when df does.
+   */
+  read(path: string): Promise<DiskUsage> {
+    const timeoutMs = this.timeoutMs;
+    const key = `${this.method} ${path}`;
+    return this.inFlight.run(key, timeoutMs, () => {
+      const p = this.method === 'df' ? readDfOne(path, timeoutMs) : statfsOne(path);
+      this.started.add(path);
+      const settle = (): void => void this.started.delete(path);
+      p.then(settle, settle);
+      return p;
+    });
+  }
+
+  /**
+   * Paths whose statfs has not come back (timed out or not). While one is pending Node cannot exit
+   * normally: the event loop waits for the request and process.exit() waits to join its thread, so
+   * a daemon shutting down with a hung mount must end itself with a signal (see the report/README).
+   */
+  get pendingPaths(): string[] {
+    return [...this.started];
+  }
+}
+
+async function statfsOne(path: string): Promise<DiskUsage> {
+  return diskUsageFromStatfs(path, await fsp.statfs(path));
+}
+
+async function readDfOne(path: string, timeoutMs: number): Promise<DiskUsage> {
+  const [u] = await readDf([path], { timeoutMs });
+  if (u === undefined) throw new Error(`df ${path}: no row`);
+  return u;
+}
