@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { HEALTHY, step, withIncident, type Effect, type MonitorPolicy, type MonitorState } from '../../src/daemon/monitor';
+
+const policy: MonitorPolicy = { failureThreshold: 3, intervalMs: 30_000, confirmIntervalMs: 5_000 };
+
+/** Drive the machine with a fake clock: each check happens when the previous step asked for it. */
+function drive(checks: boolean[], p = policy, start: MonitorState = HEALTHY) {
+  let state = start;
+  let now = 1_000_000;
+  const log: { at: number; health: string; effects: Effect[]; next: number }[] = [];
+  for (const ok of checks) {
+    const r = step(state, ok, now, p);
+    state = r.effects.some((e) => e.kind === 'commit') ? withIncident(r.state, `id-${now}`) : r.state;
+    log.push({ at: now, health: state.health, effects: r.effects, next: r.nextCheckMs });
+    now += r.nextCheckMs;
+  }
+  return { state, log };
+}
+
+const kinds = (log: { effects: Effect[] }[]) => log.map((l) => l.effects.map((e) => e.kind).join('+') || '-');
+
+describe('monitor state machine', () => {
+  const cases: { name: string; input: boolean[]; want: { health: string[]; effects: string[] } }[] = [
+    { name: 'all healthy', input: [true, true], want: { health: ['healthy', 'healthy'], effects: ['-', '-'] } },
+    {
+      name: 'a blip is captured then discarded',
+      input: [true, false, true],
+      want: { health: ['healthy', 'suspect', 'healthy'], effects: ['-', 'capture', 'discard'] },
+    },
+    {
+      name: 'failure confirmed at the threshold, captured once, committed once',
+      input: [false, false, false, false],
+      want: {
+        health: ['suspect', 'suspect', 'unhealthy', 'unhealthy'],
+        effects: ['capture', '-', 'commit', '-'],
+      },
+    },
+    {
+      name: 'recovery after an incident',
+      input: [false, false, false, true, true],
+      want: {
+        health: ['suspect', 'suspect', 'unhealthy', 'healthy', 'healthy'],
+        effects: ['capture', '-', 'commit', 'recover', '-'],
+      },
+    },
+    {
+      name: 'a pass in the middle resets the count',
+      input: [false, false, true, false, false, false],
+      want: {
+        health: ['suspect', 'suspect', 'healthy', 'suspect', 'suspect', 'unhealthy'],
+        effects: ['capture', '-', 'discard', 'capture', '-', 'commit'],
+      },
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const { log } = drive(c.input);
+      assert.deepEqual(
+        log.map((l) => l.health),
+        c.want.health,
+      );
+      assert.deepEqual(kinds(log), c.want.effects);
+    });
+  }
+
+  test('rechecks come every confirm interval while suspect, then every interval', () => {
+    const { log } = drive([true, false, false, false, false]);
+    assert.deepEqual(
+      log.map((l) => l.next),
+      [30_000, 5_000, 5_000, 30_000, 30_000],
+    );
+  });
+
+  test('commit carries the first failure time, the confirmation time and the count', () => {
+    const { log } = drive([true, false, false, false]);
+    const commit = log[3]!.effects[0]!;
+    assert.deepEqual(commit, {
+      kind: 'commit',
+      firstFailureAt: log[1]!.at,
+      confirmedAt: log[3]!.at,
+      consecutiveFailures: 3,
+    });
+    assert.equal(log[3]!.at - log[1]!.at, 2 * policy.confirmIntervalMs);
+  });
+
+  test('threshold 1 captures and commits on the first failure', () => {
+    const { log } = drive([false, false, true], { ...policy, failureThreshold: 1 });
+    assert.deepEqual(kinds(log), ['capture+commit', '-', 'recover']);
+    assert.deepEqual(
+      log.map((l) => l.health),
+      ['unhealthy', 'unhealthy', 'healthy'],
+    );
+  });
+
+  test('recovery names the incident and the downtime from the first failure', () => {
+    const { log } = drive([false, false, false, false, true]);
+    const recover = log[4]!.effects[0]!;
+    assert.equal(recover.kind, 'recover');
+    if (recover.kind !== 'recover') return;
+    assert.equal(recover.incidentId, `id-${log[2]!.at}`);
+    assert.equal(recover.downtimeMs, log[4]!.at - log[0]!.at);
+  });
+
+  test('a restored unhealthy state (daemon restarted mid-incident) never commits again', () => {
+    const restored: MonitorState = { health: 'unhealthy', consecutiveFailures: 5, firstFailureAt: 42, incidentId: 'old' };
+    const { log, state } = drive([false, false, false, true], policy, restored);
+    assert.deepEqual(kinds(log), ['-', '-', '-', 'recover']);
+    const recover = log[3]!.effects[0]!;
+    assert.ok(recover.kind === 'recover' && recover.incidentId === 'old');
+    assert.equal(state.health, 'healthy');
+  });
+});
