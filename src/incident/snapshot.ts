@@ -1,0 +1,101 @@
+// The file is the product: schema `preflight.snapshot/1`, one self-contained JSON document per
+// incident. Field names are snake_case and times ISO-8601 UTC throughout, so the file reads the same
+// in jq, in a browser and in `preflight last`. Adding a field is compatible; renaming one is a new schema.
+import type { HostSample } from '../sample/host';
+
+export const SNAPSHOT_SCHEMA = 'preflight.snapshot/1';
+
+export type Trigger = 'health_check' | 'unit_restart' | 'manual';
+export type ErrorKind = 'http_status' | 'timeout' | 'connection_refused' | 'dns' | 'tls' | 'reset' | 'body_mismatch';
+
+/** Host facts at capture time (/proc/sys/kernel, /proc/uptime, os.cpus). */
+export interface SnapshotHost {
+  hostname: string | null;
+  kernel: string | null;
+  cpus: number;
+  boot_id: string | null;
+  uptime_seconds: number | null;
+  preflight_version: string;
+}
+
+/** One health check as kept in the service's ring. */
+export interface ProbeSample {
+  at: string;
+  ok: boolean;
+  status: number | null;
+  latency_ms: number;
+  error_kind: ErrorKind | null;
+}
+
+/** The failed check that opened the incident. */
+export interface SnapshotError {
+  kind: ErrorKind | 'unit' ;
+  status: number | null;
+  message: string;
+  latency_ms: number | null;
+}
+
+/** A probable cause with the lines or figures it rests on; findings[0] is the most probable. */
+export interface Finding {
+  cause: string;
+  evidence: string[];
+}
+
+/** A unit journal line (journalctl -o json). */
+export interface SnapshotJournalLine {
+  at: string;
+  priority: number | null;
+  pid: number | null;
+  message: string;
+}
+
+/** A kernel log line (journalctl -k -o json). */
+export interface SnapshotKernelLine {
+  at: string;
+  priority: number | null;
+  message: string;
+}
+
+/** A process from the /proc scan. */
+export interface SnapshotProcess {
+  pid: number;
+  command: string;
+  cmdline: string;
+  cpu_percent: number;
+  rss_bytes: number;
+}
+
+/** How the dead run of a restarted unit ended (from systemd's "Main process exited" line). */
+export interface SnapshotExit {
+  code: 'exited' | 'killed' | 'dumped';
+  status: number | string;
+  at: string | null;
+}
+
+export interface CaptureError {
+  part: string;
+  reason: string;
+}
+
+export interface Snapshot {
+  schema: typeof SNAPSHOT_SCHEMA;
+  id: string;
+  service: string;
+  health_url: string;
+  unit: Record<string, string> | null;
+  host: SnapshotHost;
+  trigger: Trigger;
+  transition: { first_failure_at: string; confirmed_at: string | null; consecutive_failures: number };
+  error: SnapshotError | null;
+  summary: string;
+  findings: Finding[];
+  samples: { host: HostSample[]; probe: ProbeSample[] };
+  exit: SnapshotExit | null;
+  journal: SnapshotJournalLine[];
+  kernel: SnapshotKernelLine[];
+  processes: { top_cpu: SnapshotProcess[]; top_memory: SnapshotProcess[] } | null;
+  recovery: { at: string; downtime_seconds: number; samples: HostSample[] } | null;
+  capture: { started_at: string; finished_at: string; duration_ms: number; errors: CaptureError[] };
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
