@@ -1,0 +1,282 @@
+// The HTTP health probe. Built on node:http/https, not fetch: fetch loads undici, which roughly doubles
+// the daemon's peak RSS (bench/probe-rss.ts measures it), and the daemon's memory budget is a product
+// goal. Each probe is a fresh connection with no keep-alive agent, so it measures what a new client of
+// the service would see, and nothing (socket, timer, lookup) outlives the promise it returns.
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { isIP } from 'node:net';
+import type { Socket } from 'node:net';
+import { errnoCode, errorMessage, quote } from '../util/errors';
+import { VERSION } from '../version';
+
+/** An inclusive HTTP status range; structurally the same as the config module's `expect_status` entries. */
+export interface StatusRange {
+  min: number;
+  max: number;
+}
+
+/** Why a probe failed; the snapshot's `error.kind` (DESIGN.md, schema preflight.snapshot/1). */
+export type ProbeErrorKind = 'http_status' | 'timeout' | 'connection_refused' | 'dns' | 'tls' | 'reset' | 'body_mismatch';
+
+/** One service's health check, from its `health_url`, `timeout`, `expect_status` and `expect_body` config keys. */
+export interface ProbeSpec {
+  url: string;
+  /** One deadline for everything: DNS, connect, TLS, headers and the body read. */
+  timeoutMs: number;
+  /** Accepted statuses; an empty list means 200–299. */
+  expectStatus: StatusRange[];
+  /** A substring the body must contain (compared as UTF-8 bytes against what was read). */
+  expectBody?: string;
+  /** Read at most this many body bytes (default 64 KiB); past it the connection is dropped. */
+  maxBodyBytes?: number;
+}
+
+/** The outcome of one GET against a health URL. */
+export interface ProbeResult {
+  /** Epoch ms when the probe started. */
+  at: number;
+  ok: boolean;
+  status?: number;
+  /** From the start to the end of the body read (or to the failure). */
+  latencyMs: number;
+  errorKind?: ProbeErrorKind;
+  /** One line: "HTTP 503 Service Unavailable", "no response within 2000 ms (stalled at connect)", … */
+  message?: string;
+  /** First ~200 characters of the body when the status or body check failed. */
+  bodySnippet?: string;
+  /** Body bytes read (at most maxBodyBytes), when a response arrived. */
+  bodyBytes?: number;
+  /** The body was longer than maxBodyBytes: reading stopped there and the connection was dropped. */
+  bodyTruncated?: boolean;
+}
+
+/**
+ * Small stable codes so a probe result fits a Float64Array ring; 0 means ok. Never renumber: rings and
+ * snapshots written by older versions keep these values.
+ */
+export const PROBE_ERROR_CODES: Record<ProbeErrorKind, number> = {
+  http_status: 1,
+  timeout: 2,
+  connection_refused: 3,
+  dns: 4,
+  tls: 5,
+  reset: 6,
+  body_mismatch: 7,
+};
+
+/** The ring code for a result: 0 for ok, else its kind's code. */
+export function probeErrorCode(r: Pick<ProbeResult, 'ok' | 'errorKind'>): number {
+  return r.ok || r.errorKind === undefined ? 0 : PROBE_ERROR_CODES[r.errorKind];
+}
+
+/** The kind a ring code stands for; undefined for 0 (ok) and for codes this version does not know. */
+export function probeErrorKindOf(code: number): ProbeErrorKind | undefined {
+  for (const [kind, c] of Object.entries(PROBE_ERROR_CODES)) {
+    if (c === code) return kind as ProbeErrorKind;
+  }
+  return undefined;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+const SNIPPET_CHARS = 200;
+
+/**
+ * Why a health URL cannot be probed (bad syntax, unsupported scheme), or undefined when it can.
+ * The config module calls this to reject the file at load time, with the line number.
+ */
+export function probeUrlProblem(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return `invalid URL ${quote(url)} (expected http://host[:port]/path or https://…)`;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    return `unsupported scheme "${u.protocol}" in ${quote(url)} (only http:// and https:// can be probed)`;
+  }
+  return undefined;
+}
+
+/** Where a probe was when it failed; said in timeout and reset messages because it tells a human where to look. */
+export type ProbeStage = 'dns lookup' | 'connect' | 'TLS handshake' | 'response headers' | 'body';
+
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_NODATA', 'EAI_FAIL']);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED']);
+// The connection never got to the service: reported with the refused ones, the message keeps the real code.
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EHOSTDOWN']);
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_CRL',
+  'HOSTNAME_MISMATCH',
+]);
+
+function isTlsCode(code: string, message: string): boolean {
+  return (
+    TLS_CODES.has(code) ||
+    code.startsWith('CERT_') ||
+    code.startsWith('ERR_TLS_') ||
+    code.startsWith('ERR_SSL_') ||
+    (code === 'EPROTO' && /ssl|tls/i.test(message))
+  );
+}
+
+function firstLine(s: string): string {
+  return (s.split('\n', 1)[0] ?? '').trim();
+}
+
+/**
+ * Classify a network error from node:http/https by its code (messages are only a fallback, for
+ * errors Node raises without one). Pure: table-tested without a network.
+ */
+export function classifyProbeError(err: unknown, stage?: ProbeStage): { kind: ProbeErrorKind; message: string } {
+  const code = errnoCode(err) ?? '';
+  const raw = firstLine(errorMessage(err)) || 'unknown error';
+  const withCode = code && !raw.includes(code) ? `${raw} (${code})` : raw;
+  const during = stage ? ` during ${stage}` : '';
+  if (UNREACHABLE_CODES.has(code)) return { kind: 'connection_refused', message: withCode };
+  if (DNS_CODES.has(code)) return { kind: 'dns', message: withCode };
+  if (isTlsCode(code, raw)) return { kind: 'tls', message: `TLS: ${withCode}` };
+  if (code === 'ETIMEDOUT') return { kind: 'timeout', message: `${withCode}${during}` };
+  if (RESET_CODES.has(code) || /socket hang up|aborted|premature close/i.test(raw)) {
+    return { kind: 'reset', message: `connection closed by peer${during}: ${withCode}` };
+  }
+  if (code.startsWith('HPE_')) return { kind: 'reset', message: `invalid HTTP response${during}: ${withCode}` };
+  // Anything else still broke the exchange before a usable answer; keep the words so a human can tell.
+  return { kind: 'reset', message: `${withCode}${during}` };
+}
+
+function statusAccepted(status: number, ranges: readonly StatusRange[]): boolean {
+  if (ranges.length === 0) return status >= 200 && status <= 299;
+  return ranges.some((r) => status >= r.min && status <= r.max);
+}
+
+function snippet(body: Buffer): string {
+  // Decode a little more than needed so a multi-byte character is not cut at the byte boundary.
+  return body.subarray(0, SNIPPET_CHARS * 4).toString('utf8').slice(0, SNIPPET_CHARS);
+}
+
+/**
+ * GET `spec.url` once, on a fresh connection, within `spec.timeoutMs`. Never rejects: every failure is a
+ * result with an `errorKind`. Redirects are not followed (a 3xx is just a status).
+ */
+export function probe(spec: ProbeSpec): Promise<ProbeResult> {
+  const at = Date.now();
+  const started = performance.now();
+  const latency = (): number => performance.now() - started;
+
+  const problem = probeUrlProblem(spec.url);
+  if (problem !== undefined) {
+    // Config validation should have refused this already; the kind is the nearest one (nothing was
+    // reachable) and the message says it is the URL, so an operator is not sent after the network.
+    return Promise.resolve({ at, ok: false, latencyMs: 0, errorKind: 'connection_refused', message: problem });
+  }
+  const url = new URL(spec.url);
+  const maxBody = Math.max(0, spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  const isHttps = url.protocol === 'https:';
+
+  return new Promise<ProbeResult>((resolve) => {
+    let done = false;
+    let stage: ProbeStage = isIP(url.hostname.replace(/^\[|\]$/g, '')) ? 'connect' : 'dns lookup';
+    let status: number | undefined;
+    let statusText = '';
+    const chunks: Buffer[] = [];
+    let bodyBytes = 0;
+    let req: http.ClientRequest | undefined;
+
+    const finish = (r: Omit<ProbeResult, 'at' | 'latencyMs'>): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      // Always drop the connection: no keep-alive, no half-read body left in a kernel buffer.
+      req?.destroy();
+      resolve({ at, latencyMs: latency(), ...r });
+    };
+
+    const timer = setTimeout(() => {
+      const what =
+        stage === 'body'
+          ? `body not complete within ${spec.timeoutMs} ms (HTTP ${status}, ${bodyBytes} bytes read)`
+          : `no response within ${spec.timeoutMs} ms (stalled at ${stage})`;
+      finish({ ok: false, errorKind: 'timeout', message: what, ...(status === undefined ? {} : { status, bodyBytes }) });
+    }, spec.timeoutMs);
+
+    const fail = (err: unknown): void => {
+      const { kind, message } = classifyProbeError(err, stage);
+      finish({ ok: false, errorKind: kind, message, ...(status === undefined ? {} : { status, bodyBytes }) });
+    };
+
+    const judge = (truncated: boolean): void => {
+      const body = Buffer.concat(chunks, bodyBytes);
+      const base = { status: status as number, bodyBytes, ...(truncated ? { bodyTruncated: true } : {}) };
+      if (!statusAccepted(base.status, spec.expectStatus)) {
+        const text = statusText || http.STATUS_CODES[base.status] || '';
+        finish({ ok: false, errorKind: 'http_status', message: `HTTP ${base.status}${text ? ` ${text}` : ''}`, bodySnippet: snippet(body), ...base });
+        return;
+      }
+      if (spec.expectBody !== undefined && !body.includes(spec.expectBody, 0, 'utf8')) {
+        const read = truncated
+          ? `looked only at the first ${bodyBytes} bytes; the body was longer and was not read further`
+          : `looked at the whole body, ${bodyBytes} bytes`;
+        finish({ ok: false, errorKind: 'body_mismatch', message: `body does not contain ${quote(spec.expectBody, 60)} (${read})`, bodySnippet: snippet(body), ...base });
+        return;
+      }
+      finish({ ok: true, ...base });
+    };
+
+    const options: https.RequestOptions = {
+      method: 'GET',
+      agent: false, // a fresh connection per probe, closed after it (Node then sends Connection: close)
+      headers: { 'user-agent': `preflight/${VERSION}`, accept: '*/*' },
+    };
+    try {
+      req = (isHttps ? https : http).request(url, options, (res) => {
+        stage = 'body';
+        status = res.statusCode ?? 0;
+        statusText = res.statusMessage ?? '';
+        res.on('data', (chunk: Buffer) => {
+          if (done) return;
+          const room = maxBody - bodyBytes;
+          if (chunk.length > room) {
+            // More than maxBody bytes is proof enough: stop here rather than wait for an 'end' that an
+            // endless (or 1 GB) body would never reach in time; judge() drops the connection.
+            const kept = chunk.subarray(0, room);
+            chunks.push(kept);
+            bodyBytes += kept.length;
+            judge(true);
+            return;
+          }
+          chunks.push(chunk);
+          bodyBytes += chunk.length;
+        });
+        res.on('end', () => judge(false));
+        // Node 18 emits 'aborted' then 'error' (ECONNRESET "aborted") when the peer closes mid-body;
+        // 'close' before 'end' covers versions that emit neither.
+        res.on('error', fail);
+        res.on('aborted', () => fail(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
+        res.on('close', () => {
+          if (!res.complete) fail(Object.assign(new Error('response closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+        });
+      });
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    req.on('error', fail);
+    req.on('socket', (socket: Socket) => {
+      socket.once('lookup', () => {
+        if (stage === 'dns lookup') stage = 'connect';
+      });
+      socket.once('connect', () => {
+        if (stage === 'connect' || stage === 'dns lookup') stage = isHttps ? 'TLS handshake' : 'response headers';
+      });
+      socket.once('secureConnect', () => {
+        if (stage !== 'body') stage = 'response headers';
+      });
+    });
+    req.end();
+  });
+}
