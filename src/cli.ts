@@ -2,10 +2,12 @@
 import { parseArgs } from 'node:util';
 import { EXIT_USAGE, type Command, type Io, type OptionSpec } from './commands/command';
 import { sampleCommand } from './commands/sample';
+import { lastCommand, listCommand, showCommand } from './commands/snapshots';
+import { startCommand } from './commands/start';
 import { ConfigError, UsageError, errorMessage } from './util/errors';
 import { VERSION } from './version';
 
-const COMMANDS: Command[] = [sampleCommand];
+const COMMANDS: Command[] = [startCommand, lastCommand, listCommand, showCommand, sampleCommand];
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'show help' },

@@ -12,8 +12,6 @@ export interface MonitorState {
   consecutiveFailures: number;
   /** epoch ms of the first failed check of the current suspicion or incident */
   firstFailureAt: number | null;
-  /** id of the committed snapshot while unhealthy (persisted so a restart does not write a duplicate) */
-  incidentId: string | null;
 }
 
 export type Effect =
@@ -24,7 +22,7 @@ export type Effect =
   /** a recheck passed before confirmation: drop the held context */
   | { kind: 'discard' }
   /** first passing check after unhealthy: rewrite the snapshot with `recovery` */
-  | { kind: 'recover'; incidentId: string | null; at: number; downtimeMs: number };
+  | { kind: 'recover'; at: number; downtimeMs: number };
 
 export interface MonitorPolicy {
   failureThreshold: number;
@@ -39,7 +37,7 @@ export interface Step {
   nextCheckMs: number;
 }
 
-export const HEALTHY: MonitorState = { health: 'healthy', consecutiveFailures: 0, firstFailureAt: null, incidentId: null };
+export const HEALTHY: MonitorState = { health: 'healthy', consecutiveFailures: 0, firstFailureAt: null };
 
 export function step(s: MonitorState, ok: boolean, now: number, p: MonitorPolicy): Step {
   if (ok) {
@@ -52,7 +50,7 @@ export function step(s: MonitorState, ok: boolean, now: number, p: MonitorPolicy
         return {
           state: HEALTHY,
           effects: [
-            { kind: 'recover', incidentId: s.incidentId, at: now, downtimeMs: now - (s.firstFailureAt ?? now) },
+            { kind: 'recover', at: now, downtimeMs: now - (s.firstFailureAt ?? now) },
           ],
           nextCheckMs: p.intervalMs,
         };
@@ -67,19 +65,14 @@ export function step(s: MonitorState, ok: boolean, now: number, p: MonitorPolicy
   if (failures >= p.failureThreshold) {
     effects.push({ kind: 'commit', firstFailureAt, confirmedAt: now, consecutiveFailures: failures });
     return {
-      state: { health: 'unhealthy', consecutiveFailures: failures, firstFailureAt, incidentId: null },
+      state: { health: 'unhealthy', consecutiveFailures: failures, firstFailureAt },
       effects,
       nextCheckMs: p.intervalMs,
     };
   }
   return {
-    state: { health: 'suspect', consecutiveFailures: failures, firstFailureAt, incidentId: null },
+    state: { health: 'suspect', consecutiveFailures: failures, firstFailureAt },
     effects,
     nextCheckMs: p.confirmIntervalMs,
   };
-}
-
-/** The daemon records the committed snapshot's id so recovery (and a restarted daemon) can find it. */
-export function withIncident(s: MonitorState, incidentId: string): MonitorState {
-  return { ...s, incidentId };
 }

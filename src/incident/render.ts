@@ -40,6 +40,8 @@ export function formatBytes(n: number | null | undefined): string {
   return `${v >= 100 || u === 0 ? Math.round(v) : v.toFixed(1)} ${units[u]}`;
 }
 
+const clip = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
 function table(rows: string[][], indent = '  '): string[] {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
@@ -68,7 +70,7 @@ function processes(list: SnapshotProcess[]): string[] {
   if (list.length === 0) return ['  (none)'];
   return table([
     ['PID', 'CPU', 'RSS', 'COMMAND'],
-    ...list.map((p) => [String(p.pid), `${p.cpu_percent.toFixed(1)}%`, formatBytes(p.rss_bytes), p.cmdline || p.command]),
+    ...list.map((p) => [String(p.pid), `${p.cpu_percent.toFixed(1)}%`, formatBytes(p.rss_bytes), clip(p.cmdline || p.command, 100)]),
   ]);
 }
 

@@ -50,7 +50,6 @@ export interface StoredSnapshot {
   trigger: string;
   summary: string;
   transition: { first_failure_at: string };
-  [key: string]: unknown;
 }
 
 /** One snapshot file, as listed from `<dir>/<service>/<id>.json` (or its fallback folder). */
@@ -248,7 +247,7 @@ export class SnapshotStore {
    * returned. If another file already holds `snap.id`, the snapshot gets a fresh id (`snap.id` is
    * updated, so a later `rewrite(snap)` finds it); saving identical bytes twice is a no-op.
    */
-  async save(snap: StoredSnapshot): Promise<string> {
+  async save<T extends StoredSnapshot>(snap: T): Promise<string> {
     this.checkSnapshot(snap);
     let text = serialize(snap);
     const existing = this.locate(snap.service, snap.id);
@@ -264,7 +263,7 @@ export class SnapshotStore {
   }
 
   /** Atomically replace an existing snapshot (to add `recovery`). Throws FileError ENOENT when there is none. */
-  async rewrite(snap: StoredSnapshot): Promise<string> {
+  async rewrite<T extends StoredSnapshot>(snap: T): Promise<string> {
     this.checkSnapshot(snap);
     const existing = this.locate(snap.service, snap.id);
     if (!existing) {

@@ -102,6 +102,8 @@ export class HostSampler {
   private readonly root: string;
   private readonly diskReader: DiskReader;
   private readonly scratch: Float64Array;
+  /** a reading in progress: concurrent callers (timer and capture) share it instead of racing on scratch */
+  private pending: Promise<HostSample> | null = null;
 
   constructor(opts: HostSamplerOptions) {
     this.root = opts.root ?? '/proc';
@@ -111,8 +113,20 @@ export class HostSampler {
     this.diskReader = new DiskReader({ timeoutMs: opts.diskTimeoutMs ?? 2000 });
   }
 
-  /** Take one reading, push it into the ring, and return it derived against the previous one. */
-  async sample(now: number = Date.now()): Promise<HostSample> {
+  /**
+   * Take one reading, push it into the ring, and return it derived against the previous one. A call
+   * while a reading is in progress gets that reading.
+   */
+  sample(now: number = Date.now()): Promise<HostSample> {
+    if (!this.pending) {
+      this.pending = this.read(now).finally(() => {
+        this.pending = null;
+      });
+    }
+    return this.pending;
+  }
+
+  private async read(now: number): Promise<HostSample> {
     const row = this.scratch;
     row.fill(Number.NaN);
     row[AT] = now;

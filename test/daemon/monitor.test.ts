@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { HEALTHY, step, withIncident, type Effect, type MonitorPolicy, type MonitorState } from '../../src/daemon/monitor';
+import { HEALTHY, step, type Effect, type MonitorPolicy, type MonitorState } from '../../src/daemon/monitor';
 
 const policy: MonitorPolicy = { failureThreshold: 3, intervalMs: 30_000, confirmIntervalMs: 5_000 };
 
@@ -11,7 +11,7 @@ function drive(checks: boolean[], p = policy, start: MonitorState = HEALTHY) {
   const log: { at: number; health: string; effects: Effect[]; next: number }[] = [];
   for (const ok of checks) {
     const r = step(state, ok, now, p);
-    state = r.effects.some((e) => e.kind === 'commit') ? withIncident(r.state, `id-${now}`) : r.state;
+    state = r.state;
     log.push({ at: now, health: state.health, effects: r.effects, next: r.nextCheckMs });
     now += r.nextCheckMs;
   }
@@ -93,21 +93,18 @@ describe('monitor state machine', () => {
     );
   });
 
-  test('recovery names the incident and the downtime from the first failure', () => {
+  test('recovery carries the downtime from the first failure', () => {
     const { log } = drive([false, false, false, false, true]);
     const recover = log[4]!.effects[0]!;
-    assert.equal(recover.kind, 'recover');
-    if (recover.kind !== 'recover') return;
-    assert.equal(recover.incidentId, `id-${log[2]!.at}`);
-    assert.equal(recover.downtimeMs, log[4]!.at - log[0]!.at);
+    assert.deepEqual(recover, { kind: 'recover', at: log[4]!.at, downtimeMs: log[4]!.at - log[0]!.at });
   });
 
   test('a restored unhealthy state (daemon restarted mid-incident) never commits again', () => {
-    const restored: MonitorState = { health: 'unhealthy', consecutiveFailures: 5, firstFailureAt: 42, incidentId: 'old' };
+    const restored: MonitorState = { health: 'unhealthy', consecutiveFailures: 5, firstFailureAt: 42 };
     const { log, state } = drive([false, false, false, true], policy, restored);
     assert.deepEqual(kinds(log), ['-', '-', '-', 'recover']);
     const recover = log[3]!.effects[0]!;
-    assert.ok(recover.kind === 'recover' && recover.incidentId === 'old');
+    assert.ok(recover.kind === 'recover' && recover.downtimeMs === log[3]!.at - 42);
     assert.equal(state.health, 'healthy');
   });
 });

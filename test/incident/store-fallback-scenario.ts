@@ -26,7 +26,7 @@ function fill(dir: string): string {
   return filler;
 }
 
-const snap = (id: string, n: number): StoredSnapshot => ({
+const snap = (id: string, n: number): StoredSnapshot & { pad: string } => ({
   schema: 'preflight.snapshot/1',
   id,
   service: 'web',

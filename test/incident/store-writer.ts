@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   if (dir === undefined || padArg === undefined) throw new Error('usage: store-writer.ts <dir> <padBytes>');
   const pad = Number(padArg);
   const store = new SnapshotStore({ dir, retention: 3, fallbackDir: `${dir}.fallback` });
-  const make = (id: string, seq: number): StoredSnapshot => ({
+  const make = (id: string, seq: number): StoredSnapshot & { seq: number; pad: string } => ({
     schema: 'preflight.snapshot/1',
     id,
     service: 'web',

@@ -1,0 +1,97 @@
+// last, list, show: read the snapshot store the config names.
+import { existsSync } from 'node:fs';
+import { loadConfig } from '../config/config';
+import { renderSnapshot } from '../incident/render';
+import type { Snapshot } from '../incident/snapshot';
+import { SNAPSHOT_ID_RE, SnapshotStore, type SnapshotEntry } from '../incident/store';
+import { EXIT_NOT_FOUND, EXIT_OK, type Command, type CommandContext } from './command';
+
+function openStore(ctx: CommandContext): SnapshotStore {
+  const config = loadConfig(ctx.values.config as string | undefined, ctx.env);
+  return new SnapshotStore({ dir: config.snapshotDir, retention: config.retention, warn: (m) => ctx.io.err(`preflight: warning: ${m}`) });
+}
+
+function print(ctx: CommandContext, found: { entry: SnapshotEntry; text: string }): number {
+  if (ctx.values.json === true) {
+    // byte for byte what is stored, so `last --json | jq` sees the file itself
+    ctx.io.out(found.text);
+    return EXIT_OK;
+  }
+  const snapshot = JSON.parse(found.text) as Snapshot;
+  ctx.io.out(renderSnapshot(snapshot, { path: found.entry.path }));
+  return EXIT_OK;
+}
+
+const json = { json: { type: 'boolean' as const, description: 'print JSON' } };
+
+export const lastCommand: Command = {
+  name: 'last',
+  summary: "show a service's newest snapshot",
+  usage: 'last <service> [--json]',
+  options: { json: { type: 'boolean', description: 'print the stored snapshot byte for byte' } },
+  positionals: [1, 1],
+  async run(ctx) {
+    const service = ctx.positionals[0]!;
+    const store = openStore(ctx);
+    const found = await store.last(service);
+    if (!found) {
+      ctx.io.err(`preflight: no snapshot for '${service}' in ${store.dir}`);
+      return EXIT_NOT_FOUND;
+    }
+    return print(ctx, found);
+  },
+};
+
+export const listCommand: Command = {
+  name: 'list',
+  summary: 'list snapshots, newest first',
+  usage: 'list [service] [--json]',
+  options: json,
+  positionals: [0, 1],
+  async run(ctx) {
+    const store = openStore(ctx);
+    const entries = await store.list(ctx.positionals[0]);
+    if (ctx.values.json === true) {
+      ctx.io.out(
+        JSON.stringify(
+          entries.map((e) => ({ service: e.service, id: e.id, at: e.at, trigger: e.trigger, summary: e.summary, path: e.path })),
+          null,
+          2,
+        ),
+      );
+      return entries.length > 0 ? EXIT_OK : EXIT_NOT_FOUND;
+    }
+    if (entries.length === 0) {
+      ctx.io.err(`preflight: no snapshots${ctx.positionals[0] ? ` for '${ctx.positionals[0]}'` : ''} in ${store.dir}`);
+      return EXIT_NOT_FOUND;
+    }
+    const rows = entries.map((e) => [e.at.slice(0, 19).replace('T', ' '), e.service, e.trigger, e.id, e.summary]);
+    const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) ctx.io.out(r.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join('  '));
+    return EXIT_OK;
+  },
+};
+
+export const showCommand: Command = {
+  name: 'show',
+  summary: 'show one snapshot by file path or id',
+  usage: 'show <file|id> [--json]',
+  options: json,
+  positionals: [1, 1],
+  async run(ctx) {
+    const arg = ctx.positionals[0]!;
+    if (!SNAPSHOT_ID_RE.test(arg) || existsSync(arg)) {
+      // a path: no config needed, so a snapshot copied off a server can be read anywhere
+      const store = new SnapshotStore({ dir: '.', retention: 1, warn: (m) => ctx.io.err(`preflight: warning: ${m}`) });
+      return print(ctx, await store.readPath(arg));
+    }
+    const store = openStore(ctx);
+    const entry = (await store.list()).find((e) => e.id === arg);
+    const found = entry ? await store.read(entry.service, entry.id) : null;
+    if (!found) {
+      ctx.io.err(`preflight: no snapshot with id ${arg} in ${store.dir}`);
+      return EXIT_NOT_FOUND;
+    }
+    return print(ctx, found);
+  },
+};

@@ -1,0 +1,354 @@
+// The daemon: a host sampler on its own timer, and per service a probe loop driving the monitor's
+// state machine. Effects (capture, commit, discard, recover) run off the probe loop so a slow
+// journalctl never delays a recheck, and per service they run in order (a recovery waits for its
+// commit). Only committed snapshots reach disk; the small per-service state survives restarts.
+import path from 'node:path';
+import type { Config, ServiceConfig } from '../config/config';
+import { captureContext, readUnit, type CapturedContext } from '../incident/capture';
+import { buildSnapshot } from '../incident/build';
+import { iso, type ProbeSample, type Snapshot, type SnapshotError } from '../incident/snapshot';
+import { SnapshotStore } from '../incident/store';
+import { PROBE_ERROR_CODES, probe, probeErrorKindOf, type ProbeResult } from '../probe/http';
+import { HostSampler, type HostSample } from '../sample/host';
+import { ProcessTable } from '../sample/procs';
+import { Ring } from '../sample/ring';
+import { errorMessage } from '../util/errors';
+import type { Logger } from './log';
+import { HEALTHY, step, type Effect, type MonitorState } from './monitor';
+
+// probe ring columns
+const P_AT = 0;
+const P_OK = 1;
+const P_STATUS = 2;
+const P_LATENCY = 3;
+const P_ERROR = 4;
+const PROBE_COLUMNS = 5;
+
+/** Persisted in <snapshot_dir>/.state.json: enough to not re-report an open incident after a restart. */
+interface PersistedState {
+  version: 1;
+  services: Record<string, { incidentId: string; firstFailureAt: number; consecutiveFailures: number }>;
+}
+
+interface ServiceRuntime {
+  cfg: ServiceConfig;
+  state: MonitorState;
+  probes: Ring;
+  probeRow: Float64Array;
+  timer: NodeJS.Timeout | null;
+  /** the context taken at the first failure, held until commit or discard */
+  held: Promise<CapturedContext> | null;
+  /** the host sample taken at the first failure */
+  failureSample: Promise<HostSample | null> | null;
+  firstError: SnapshotError | null;
+  /** effects run in order per service */
+  work: Promise<void>;
+  checking: Promise<void> | null;
+  lastProbe: ProbeResult | null;
+  /** the committed, not yet recovered incident (persisted so a restart does not report it twice) */
+  openIncident: { id: string; firstFailureAt: number } | null;
+  incidents: number;
+}
+
+export interface DaemonOptions {
+  procRoot?: string;
+  now?: () => number;
+}
+
+export interface DaemonEvents {
+  /** a snapshot was committed (durable) */
+  onIncident?: (snapshot: Snapshot, path: string) => void;
+  /** a snapshot was rewritten with its recovery */
+  onRecovery?: (snapshot: Snapshot, path: string) => void;
+}
+
+export class Daemon {
+  readonly store: SnapshotStore;
+  readonly sampler: HostSampler;
+  readonly services: ServiceRuntime[];
+  private readonly processes: ProcessTable;
+  private sampleTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly now: () => number;
+  lastSampleAt: number | null = null;
+
+  constructor(
+    readonly config: Config,
+    private readonly log: Logger,
+    private readonly events: DaemonEvents = {},
+    private readonly opts: DaemonOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.store = new SnapshotStore({
+      dir: config.snapshotDir,
+      retention: config.retention,
+      warn: (m) => log.warn(m),
+    });
+    this.sampler = new HostSampler({
+      ...(opts.procRoot ? { root: opts.procRoot } : {}),
+      disks: config.disks,
+      capacity: config.bufferSamples,
+    });
+    this.processes = new ProcessTable(opts.procRoot ? { root: opts.procRoot } : {});
+    this.services = config.services.map((cfg) => ({
+      cfg,
+      state: HEALTHY,
+      probes: new Ring(cfg.bufferSamples, PROBE_COLUMNS),
+      probeRow: new Float64Array(PROBE_COLUMNS),
+      timer: null,
+      held: null,
+      failureSample: null,
+      firstError: null,
+      work: Promise.resolve(),
+      checking: null,
+      lastProbe: null,
+      openIncident: null,
+      incidents: 0,
+    }));
+  }
+
+  async start(): Promise<void> {
+    const state = await this.store.loadState<PersistedState>();
+    for (const rt of this.services) {
+      const open = state?.version === 1 ? state.services[rt.cfg.name] : undefined;
+      if (open) {
+        rt.state = { health: 'unhealthy', consecutiveFailures: open.consecutiveFailures, firstFailureAt: open.firstFailureAt };
+        rt.openIncident = { id: open.incidentId, firstFailureAt: open.firstFailureAt };
+        this.log.info(`${rt.cfg.name}: incident ${open.incidentId} still open from before the restart`);
+      }
+    }
+    const flushed = await this.store.flushFallback().catch(() => 0);
+    if (flushed > 0) this.log.info(`moved ${flushed} parked snapshot(s) back into ${this.config.snapshotDir}`);
+    await this.sampleHost();
+    this.scheduleSampling();
+    for (const rt of this.services) {
+      // spread the first checks over one interval so services are not probed in lockstep
+      this.schedule(rt, Math.random() * Math.min(rt.cfg.intervalSeconds * 1000, 5000));
+    }
+  }
+
+  /** Stop timers, let running checks and captures finish, write what is pending. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.sampleTimer) clearTimeout(this.sampleTimer);
+    for (const rt of this.services) if (rt.timer) clearTimeout(rt.timer);
+    await Promise.all(this.services.map((rt) => rt.checking));
+    await Promise.all(this.services.map((rt) => rt.work));
+  }
+
+  private scheduleSampling(): void {
+    if (this.stopped) return;
+    const period = this.config.sampleSeconds * 1000;
+    const started = this.now();
+    this.sampleTimer = setTimeout(() => {
+      void this.sampleHost().finally(() => this.scheduleSampling());
+    }, period);
+    this.sampleTimer.unref?.();
+    void started;
+  }
+
+  private async sampleHost(): Promise<HostSample | null> {
+    try {
+      const s = await this.sampler.sample(this.now());
+      this.lastSampleAt = this.now();
+      for (const e of this.sampler.lastErrors) this.log.debug(`sample: ${e}`);
+      return s;
+    } catch (err) {
+      this.log.warn(`host sample failed: ${errorMessage(err)}`);
+      return null;
+    }
+  }
+
+  private schedule(rt: ServiceRuntime, delayMs: number): void {
+    if (this.stopped) return;
+    rt.timer = setTimeout(() => {
+      rt.timer = null;
+      rt.checking = this.check(rt).finally(() => {
+        rt.checking = null;
+      });
+    }, Math.max(0, delayMs));
+  }
+
+  private async check(rt: ServiceRuntime): Promise<void> {
+    const cfg = rt.cfg;
+    const result = await probe({
+      url: cfg.healthUrl,
+      timeoutMs: cfg.timeoutSeconds * 1000,
+      expectStatus: cfg.expectStatus,
+      ...(cfg.expectBody !== undefined ? { expectBody: cfg.expectBody } : {}),
+    });
+    rt.lastProbe = result;
+    const row = rt.probeRow;
+    row[P_AT] = result.at;
+    row[P_OK] = result.ok ? 1 : 0;
+    row[P_STATUS] = result.status ?? Number.NaN;
+    row[P_LATENCY] = result.latencyMs;
+    row[P_ERROR] = result.ok || !result.errorKind ? 0 : PROBE_ERROR_CODES[result.errorKind];
+    rt.probes.push(row);
+    const r = step(rt.state, result.ok, result.at, {
+      failureThreshold: this.config.failureThreshold,
+      intervalMs: cfg.intervalSeconds * 1000,
+      confirmIntervalMs: this.config.confirmIntervalSeconds * 1000,
+    });
+    if (!result.ok) {
+      this.log.debug(`${cfg.name}: check failed (${result.errorKind}: ${result.message})`);
+    }
+    rt.state = r.state;
+    for (const e of r.effects) this.perform(rt, e, result);
+    // keep the cadence: the next check is due `next` after this one started, not after it ended
+    this.schedule(rt, r.nextCheckMs - (this.now() - result.at));
+  }
+
+  private perform(rt: ServiceRuntime, e: Effect, result: ProbeResult): void {
+    const name = rt.cfg.name;
+    switch (e.kind) {
+      case 'capture': {
+        this.log.warn(`${name}: check failed (${result.message ?? result.errorKind}); capturing context`);
+        rt.firstError = {
+          kind: result.errorKind ?? 'http_status',
+          status: result.status ?? null,
+          message: result.message ?? '',
+          latency_ms: Math.round(result.latencyMs),
+        };
+        rt.failureSample = this.sampleHost();
+        rt.held = captureContext({
+          service: rt.cfg,
+          since: new Date(e.firstFailureAt - this.windowMs()),
+          journalLines: this.config.journalLines,
+          timeoutMs: Math.max(2000, rt.cfg.timeoutSeconds * 1000),
+          processes: this.processes,
+          ...(this.opts.procRoot ? { procRoot: this.opts.procRoot } : {}),
+          now: this.now,
+        });
+        return;
+      }
+      case 'discard':
+        this.log.info(`${name}: recovered before confirmation; nothing written`);
+        rt.held = null;
+        rt.failureSample = null;
+        rt.firstError = null;
+        return;
+      case 'commit': {
+        const held = rt.held;
+        const failureSample = rt.failureSample;
+        const error = rt.firstError;
+        rt.held = null;
+        rt.failureSample = null;
+        this.enqueue(rt, () => this.commit(rt, e, held, failureSample, error));
+        return;
+      }
+      case 'recover':
+        this.enqueue(rt, () => this.recover(rt, e.at, e.downtimeMs));
+        return;
+    }
+  }
+
+  private enqueue(rt: ServiceRuntime, job: () => Promise<void>): void {
+    rt.work = rt.work.then(job).catch((err: unknown) => this.log.error(`${rt.cfg.name}: ${errorMessage(err)}`));
+  }
+
+  /** The journal/kernel window: as far back as the host ring reaches, at least a minute. */
+  private windowMs(): number {
+    return Math.max(60_000, this.config.bufferSamples * this.config.sampleSeconds * 1000);
+  }
+
+  private probeSamples(rt: ServiceRuntime): ProbeSample[] {
+    const out: ProbeSample[] = [];
+    for (const row of rt.probes) {
+      const code = row[P_ERROR]!;
+      out.push({
+        at: iso(row[P_AT]!),
+        ok: row[P_OK] === 1,
+        status: Number.isNaN(row[P_STATUS]!) ? null : row[P_STATUS]!,
+        latency_ms: Math.round(row[P_LATENCY]!),
+        error_kind: code === 0 ? null : (probeErrorKindOf(code) ?? null),
+      });
+    }
+    return out;
+  }
+
+  private async commit(
+    rt: ServiceRuntime,
+    e: Extract<Effect, { kind: 'commit' }>,
+    held: Promise<CapturedContext> | null,
+    failureSample: Promise<HostSample | null> | null,
+    error: SnapshotError | null,
+  ): Promise<void> {
+    const cfg = rt.cfg;
+    const context =
+      (await held) ??
+      (await captureContext({
+        service: cfg,
+        since: new Date(e.firstFailureAt - this.windowMs()),
+        journalLines: this.config.journalLines,
+        timeoutMs: Math.max(2000, cfg.timeoutSeconds * 1000),
+        processes: this.processes,
+        now: this.now,
+      }));
+    // the unit's state is cheap to re-read and tells what systemd did since the first failure
+    const unitNow = cfg.unit ? (await readUnit(cfg.unit, 5000)).unit : null;
+    const id = this.store.newId(cfg.name, new Date(e.firstFailureAt));
+    const snapshot = buildSnapshot({
+      id,
+      service: cfg,
+      trigger: 'health_check',
+      firstFailureAt: e.firstFailureAt,
+      confirmedAt: e.confirmedAt,
+      consecutiveFailures: e.consecutiveFailures,
+      error,
+      context,
+      unitNow,
+      hostSamples: this.sampler.window(),
+      failureSample: failureSample ? await failureSample : null,
+      probeSamples: this.probeSamples(rt),
+      exit: null,
+    });
+    const file = await this.store.save(snapshot);
+    rt.incidents++;
+    rt.openIncident = { id: snapshot.id, firstFailureAt: e.firstFailureAt };
+    await this.persist();
+    this.log.error(`${cfg.name}: DOWN (${error?.message ?? 'failed'}); ${snapshot.findings[0]?.cause ?? snapshot.summary}; snapshot ${file}`);
+    this.events.onIncident?.(snapshot, file);
+  }
+
+  private async recover(rt: ServiceRuntime, at: number, downtimeMs: number): Promise<void> {
+    const cfg = rt.cfg;
+    const id = rt.openIncident?.id ?? null;
+    rt.openIncident = null;
+    await this.persist();
+    const seconds = Math.round(downtimeMs / 1000);
+    if (!id) {
+      this.log.info(`${cfg.name}: recovered after ${seconds}s`);
+      return;
+    }
+    const found = await this.store.read(cfg.name, id);
+    if (!found) {
+      this.log.warn(`${cfg.name}: recovered after ${seconds}s, but snapshot ${id} is gone; recovery not recorded`);
+      return;
+    }
+    const snapshot = JSON.parse(found.text) as Snapshot;
+    const firstFailure = Date.parse(snapshot.transition.first_failure_at);
+    snapshot.recovery = {
+      at: iso(at),
+      downtime_seconds: Math.round(downtimeMs / 100) / 10,
+      samples: this.sampler.window(firstFailure),
+    };
+    const file = await this.store.rewrite(snapshot);
+    this.log.info(`${cfg.name}: recovered after ${seconds}s; ${path.basename(file)} updated`);
+    this.events.onRecovery?.(snapshot, file);
+  }
+
+  private async persist(): Promise<void> {
+    const services: PersistedState['services'] = {};
+    for (const rt of this.services) {
+      if (rt.openIncident) {
+        services[rt.cfg.name] = {
+          incidentId: rt.openIncident.id,
+          firstFailureAt: rt.openIncident.firstFailureAt,
+          consecutiveFailures: rt.state.consecutiveFailures,
+        };
+      }
+    }
+    await this.store.saveState<PersistedState>({ version: 1, services });
+  }
+}

@@ -1,0 +1,165 @@
+// Context capture: everything expensive or fleeting about a failure (the unit's journal, the kernel's
+// lines, the unit's state, the top processes, host facts), taken at the FIRST failed check and held
+// until the failure is confirmed. Every part is independent and bounded: a part that fails or is
+// absent becomes a capture error with its reason, and the rest is still taken.
+import { cpus } from 'node:os';
+import type { ServiceConfig } from '../config/config';
+import { readBootId, readHostname, readOsRelease } from '../proc/sys-kernel';
+import { readUptime } from '../proc/uptime';
+import type { ProcessInfo, ProcessTable } from '../sample/procs';
+import { readKernelJournal, readUnitJournal, type JournalEntry } from '../systemd/journal';
+import { classifyKernelLine } from '../systemd/kernel';
+import { showUnits, type UnitState } from '../systemd/unit';
+import { errorMessage } from '../util/errors';
+import { sleep } from '../util/time';
+import { VERSION } from '../version';
+import type {
+  CaptureError,
+  Snapshot,
+  SnapshotHost,
+  SnapshotJournalLine,
+  SnapshotKernelLine,
+  SnapshotProcess,
+} from './snapshot';
+
+/** Bounds that keep one snapshot small whatever the logs hold. */
+export const CAPTURE_LIMITS = {
+  messageChars: 2000,
+  journalBytes: 4 << 20,
+  kernelBytes: 4 << 20,
+  kernelLines: 200,
+  topProcesses: 10,
+  /** two process scans this far apart give current CPU % per process */
+  processScanGapMs: 500,
+};
+
+export interface CaptureOptions {
+  service: ServiceConfig;
+  /** journal and kernel lines from this time on */
+  since: Date;
+  journalLines: number;
+  /** deadline for each external command */
+  timeoutMs: number;
+  processes: ProcessTable;
+  procRoot?: string;
+  /** only this run's journal (the dead invocation of a restarted unit) */
+  invocationId?: string;
+  now?: () => number;
+}
+
+/** What a capture took; a snapshot is built from it when the failure is confirmed. */
+export interface CapturedContext {
+  startedAt: number;
+  finishedAt: number;
+  host: SnapshotHost;
+  unit: UnitState | null;
+  journal: SnapshotJournalLine[];
+  kernel: SnapshotKernelLine[];
+  processes: Snapshot['processes'];
+  errors: CaptureError[];
+}
+
+export function hostFacts(procRoot = '/proc'): SnapshotHost {
+  let uptime: number | null = null;
+  try {
+    uptime = readUptime(procRoot).uptimeSeconds;
+  } catch {
+    // uptime is a nicety; a snapshot without it is still complete
+  }
+  return {
+    hostname: readHostname(procRoot) ?? null,
+    kernel: readOsRelease(procRoot) ?? null,
+    cpus: cpus().length,
+    boot_id: readBootId(procRoot) ?? null,
+    uptime_seconds: uptime,
+    preflight_version: VERSION,
+  };
+}
+
+function journalLine(e: JournalEntry): SnapshotJournalLine {
+  return { at: e.at, priority: e.priority ?? null, pid: e.pid ?? null, message: e.message };
+}
+
+function processLine(p: ProcessInfo): SnapshotProcess {
+  // a cmdline may hold newlines and tabs (node -e '...'): one line per process in every rendering
+  return { pid: p.pid, command: p.comm, cmdline: p.cmdline.replace(/\s+/g, ' ').trim(), cpu_percent: Math.round(p.cpuPercent * 10) / 10, rss_bytes: p.rssBytes };
+}
+
+/** Read the unit's state with one systemctl call; null plus a reason when it cannot be read. */
+export async function readUnit(unit: string, timeoutMs: number): Promise<{ unit: UnitState | null; error?: string }> {
+  const r = await showUnits([unit], { timeoutMs });
+  if (!r.ok) return { unit: null, error: r.reason };
+  const u = r.units[0];
+  if (!u) return { unit: null, error: `systemctl show ${unit} printed nothing` };
+  if (u.loadState === 'not-found') return { unit: u, error: `unit ${unit} does not exist (LoadState=not-found)` };
+  return { unit: u };
+}
+
+async function topProcesses(table: ProcessTable, now: () => number): Promise<Snapshot['processes']> {
+  table.scan(now());
+  await sleep(CAPTURE_LIMITS.processScanGapMs);
+  table.scan(now());
+  const { topCpu, topMemory } = table.top(CAPTURE_LIMITS.topProcesses);
+  return { top_cpu: topCpu.map(processLine), top_memory: topMemory.map(processLine) };
+}
+
+export async function captureContext(opts: CaptureOptions): Promise<CapturedContext> {
+  const now = opts.now ?? Date.now;
+  const startedAt = now();
+  const errors: CaptureError[] = [];
+  const fail = (part: string) => (err: unknown) => {
+    errors.push({ part, reason: errorMessage(err) });
+    return null;
+  };
+  const unitName = opts.service.unit;
+  const common = { since: opts.since, timeoutMs: opts.timeoutMs, maxMessageChars: CAPTURE_LIMITS.messageChars };
+
+  const unitP = unitName
+    ? readUnit(unitName, opts.timeoutMs).then((r) => {
+        if (r.error) errors.push({ part: 'unit', reason: r.error });
+        return r.unit;
+      }, fail('unit'))
+    : Promise.resolve(null);
+  const journalP: Promise<SnapshotJournalLine[]> = unitName
+    ? readUnitJournal(unitName, {
+        ...common,
+        lines: opts.journalLines,
+        maxBytes: CAPTURE_LIMITS.journalBytes,
+        ...(opts.invocationId ? { invocationId: opts.invocationId } : {}),
+      }).then((r) => {
+        if (!r.ok) {
+          errors.push({ part: 'journal', reason: r.reason });
+          return [];
+        }
+        return r.entries.map(journalLine);
+      }, (e: unknown) => fail('journal')(e) ?? [])
+    : Promise.resolve([]);
+  const kernelP: Promise<SnapshotKernelLine[]> = readKernelJournal({ ...common, maxBytes: CAPTURE_LIMITS.kernelBytes }).then(
+    (r) => {
+      if (!r.ok) {
+        errors.push({ part: 'kernel', reason: r.reason });
+        return [];
+      }
+      // the kernel log is mostly noise for this purpose: keep the lines that can explain a failure
+      return r.entries
+        .filter((e) => classifyKernelLine(e.message) !== null)
+        .slice(-CAPTURE_LIMITS.kernelLines)
+        .map((e) => ({ at: e.at, priority: e.priority ?? null, message: e.message }));
+    },
+    (e: unknown) => fail('kernel')(e) ?? [],
+  );
+  const processesP = topProcesses(opts.processes, now).catch(fail('processes'));
+  if (!unitName) errors.push({ part: 'unit', reason: 'no unit configured for this service (add unit: NAME.service)' });
+
+  const [unit, journal, kernel, processes] = await Promise.all([unitP, journalP, kernelP, processesP]);
+  return {
+    startedAt,
+    finishedAt: now(),
+    host: hostFacts(opts.procRoot),
+    unit,
+    journal,
+    kernel,
+    processes,
+    errors,
+  };
+}
