@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Config, ServiceConfig } from '../config/config';
 import { captureContext, readUnit, type CapturedContext } from '../incident/capture';
 import { buildSnapshot } from '../incident/build';
-import { iso, type ProbeSample, type Snapshot, type SnapshotError } from '../incident/snapshot';
+import { iso, type ProbeSample, type Snapshot, type SnapshotError, type Trigger } from '../incident/snapshot';
 import { SnapshotStore } from '../incident/store';
 import { PROBE_ERROR_CODES, probe, probeErrorKindOf, type ProbeResult } from '../probe/http';
 import { HostSampler, type HostSample } from '../sample/host';
@@ -14,7 +14,7 @@ import { ProcessTable } from '../sample/procs';
 import { Ring } from '../sample/ring';
 import { errorMessage } from '../util/errors';
 import type { Logger } from './log';
-import { HEALTHY, step, type Effect, type MonitorState } from './monitor';
+import { HEALTHY, step, type Effect, type Health, type MonitorState } from './monitor';
 
 // probe ring columns
 const P_AT = 0;
@@ -47,7 +47,28 @@ interface ServiceRuntime {
   lastProbe: ProbeResult | null;
   /** the committed, not yet recovered incident (persisted so a restart does not report it twice) */
   openIncident: { id: string; firstFailureAt: number } | null;
-  incidents: number;
+  incidentsTotal: Record<Trigger, number>;
+  unitRestartsTotal: number;
+}
+
+/** What the HTTP API and /metrics show about one service. */
+export interface ServiceStatus {
+  name: string;
+  health: Health;
+  consecutiveFailures: number;
+  lastProbe: ProbeResult | null;
+  openIncidentId: string | null;
+  incidentsTotal: Record<Trigger, number>;
+  unitRestartsTotal: number;
+}
+
+/** What the HTTP API and /metrics show about the daemon. */
+export interface DaemonStatus {
+  startedAt: number;
+  lastSampleAt: number | null;
+  lastSampleDurationMs: number | null;
+  lastCaptureDurationMs: number | null;
+  services: ServiceStatus[];
 }
 
 export interface DaemonOptions {
@@ -71,6 +92,9 @@ export class Daemon {
   private stopped = false;
   private readonly now: () => number;
   lastSampleAt: number | null = null;
+  lastSampleDurationMs: number | null = null;
+  lastCaptureDurationMs: number | null = null;
+  private startedAt = 0;
 
   constructor(
     readonly config: Config,
@@ -103,11 +127,13 @@ export class Daemon {
       checking: null,
       lastProbe: null,
       openIncident: null,
-      incidents: 0,
+      incidentsTotal: { health_check: 0, unit_restart: 0, manual: 0 },
+      unitRestartsTotal: 0,
     }));
   }
 
   async start(): Promise<void> {
+    this.startedAt = this.now();
     const state = await this.store.loadState<PersistedState>();
     for (const rt of this.services) {
       const open = state?.version === 1 ? state.services[rt.cfg.name] : undefined;
@@ -136,20 +162,36 @@ export class Daemon {
     await Promise.all(this.services.map((rt) => rt.work));
   }
 
+  status(): DaemonStatus {
+    return {
+      startedAt: this.startedAt,
+      lastSampleAt: this.lastSampleAt,
+      lastSampleDurationMs: this.lastSampleDurationMs,
+      lastCaptureDurationMs: this.lastCaptureDurationMs,
+      services: this.services.map((rt) => ({
+        name: rt.cfg.name,
+        health: rt.state.health,
+        consecutiveFailures: rt.state.consecutiveFailures,
+        lastProbe: rt.lastProbe,
+        openIncidentId: rt.openIncident?.id ?? null,
+        incidentsTotal: { ...rt.incidentsTotal },
+        unitRestartsTotal: rt.unitRestartsTotal,
+      })),
+    };
+  }
+
   private scheduleSampling(): void {
     if (this.stopped) return;
-    const period = this.config.sampleSeconds * 1000;
-    const started = this.now();
     this.sampleTimer = setTimeout(() => {
       void this.sampleHost().finally(() => this.scheduleSampling());
-    }, period);
-    this.sampleTimer.unref?.();
-    void started;
+    }, this.config.sampleSeconds * 1000);
   }
 
   private async sampleHost(): Promise<HostSample | null> {
     try {
+      const t0 = performance.now();
       const s = await this.sampler.sample(this.now());
+      this.lastSampleDurationMs = performance.now() - t0;
       this.lastSampleAt = this.now();
       for (const e of this.sampler.lastErrors) this.log.debug(`sample: ${e}`);
       return s;
@@ -304,7 +346,8 @@ export class Daemon {
       exit: null,
     });
     const file = await this.store.save(snapshot);
-    rt.incidents++;
+    this.lastCaptureDurationMs = context.finishedAt - context.startedAt;
+    rt.incidentsTotal[snapshot.trigger]++;
     rt.openIncident = { id: snapshot.id, firstFailureAt: e.firstFailureAt };
     await this.persist();
     this.log.error(`${cfg.name}: DOWN (${error?.message ?? 'failed'}); ${snapshot.findings[0]?.cause ?? snapshot.summary}; snapshot ${file}`);
