@@ -1,0 +1,142 @@
+// `preflight demo`: a real failure, caught. Starts a small service on 127.0.0.1, watches it with fast
+// intervals from a temp folder, makes it fail for real (it eats memory and CPU, then answers 503),
+// waits for the snapshot, lets it recover, prints the snapshot as `preflight last demo` would, and
+// removes everything it made. No root, no config, nothing left behind.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../config/config';
+import { Daemon } from '../daemon/daemon';
+import { Logger } from '../daemon/log';
+import { renderSnapshot } from '../incident/render';
+import type { Snapshot } from '../incident/snapshot';
+import { EXIT_OK, type Command, type Io } from './command';
+
+/** The demo service, run as `node -e`: /health answers "ok" until /break, then it hogs and fails. */
+const DEMO_SERVICE = `
+const http = require('http');
+const hog = [];
+let broken = false;
+const server = http.createServer((req, res) => {
+  if (req.url === '/break') {
+    broken = true;
+    console.error('demo: allocating memory and spinning the CPU, then failing');
+    const until = Date.now() + 1500;
+    const tick = () => {
+      if (!broken) return;
+      for (let i = 0; i < 8; i++) hog.push(Buffer.alloc(4 << 20, 1));
+      const end = Date.now() + 40;
+      while (Date.now() < end) {}
+      if (Date.now() < until) setTimeout(tick, 10);
+    };
+    tick();
+    return res.end('breaking\\n');
+  }
+  if (req.url === '/heal') { broken = false; hog.length = 0; return res.end('healed\\n'); }
+  if (broken) { res.statusCode = 503; return res.end('out of memory, sorry\\n'); }
+  res.end('ok\\n');
+});
+server.listen(0, '127.0.0.1', () => console.log(String(server.address().port)));
+`;
+
+function get(port: number, p: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: p, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`GET ${p}: timed out`)));
+    req.end();
+  });
+}
+
+function startService(): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', DEMO_SERVICE], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const timer = setTimeout(() => reject(new Error('the demo service did not start within 10 s')), 10_000);
+    child.on('error', reject);
+    child.stdout!.setEncoding('utf8').once('data', (d: string) => {
+      clearTimeout(timer);
+      resolve({ child, port: Number(d.trim()) });
+    });
+  });
+}
+
+function waitFor<T>(what: string, ms: number, signal: AbortSignal, register: (done: (v: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`demo: no ${what} within ${ms / 1000} s`)), ms);
+    signal.addEventListener('abort', () => reject(new Error('demo: interrupted')), { once: true });
+    register((v) => {
+      clearTimeout(timer);
+      resolve(v);
+    });
+  });
+}
+
+function say(io: Io, text: string): void {
+  io.out(`\n== ${text}`);
+}
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'watch a local demo service fail for real and show the snapshot',
+  usage: 'demo',
+  options: {},
+  positionals: [0, 0],
+  async run({ io, signal }) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'preflight-demo-'));
+    let service: { child: ChildProcess; port: number } | undefined;
+    let daemon: Daemon | undefined;
+    try {
+      service = await startService();
+      const file = path.join(dir, 'preflight.yaml');
+      const config = parseConfig(
+        [
+          `snapshot_dir: ${JSON.stringify(path.join(dir, 'snapshots'))}`,
+          'interval_seconds: 1',
+          'timeout_seconds: 1',
+          'confirm_interval_seconds: 0.5',
+          'failure_threshold: 2',
+          'sample_seconds: 0.5',
+          'buffer_samples: 20',
+          'listen: off',
+          'services:',
+          '  - name: demo',
+          `    health_url: http://127.0.0.1:${service.port}/health`,
+          '    expect_body: ok',
+        ].join('\n'),
+        file,
+      );
+      say(io, `demo service on 127.0.0.1:${service.port}; preflight checks it every second (config: ${file})`);
+      let onIncident: ((s: Snapshot) => void) | undefined;
+      let onRecovery: ((s: Snapshot) => void) | undefined;
+      daemon = new Daemon(config, new Logger(io), {
+        onIncident: (s) => onIncident?.(s),
+        onRecovery: (s) => onRecovery?.(s),
+      });
+      const incident = waitFor<Snapshot>('snapshot', 30_000, signal, (done) => (onIncident = done));
+      const recovery = waitFor<Snapshot>('recovery', 30_000, signal, (done) => (onRecovery = done));
+      await daemon.start();
+      await new Promise((r) => setTimeout(r, 3000));
+      say(io, 'breaking the service: it eats memory and CPU, then answers 503');
+      await get(service.port, '/break');
+      const snapshot = await incident;
+      say(io, `snapshot written; healing the service`);
+      await get(service.port, '/heal');
+      await recovery;
+      await daemon.stop();
+      const found = await daemon.store.last('demo');
+      say(io, 'preflight last demo');
+      io.out(renderSnapshot(JSON.parse(found?.text ?? JSON.stringify(snapshot)) as Snapshot, { timelineRows: 8, logLines: 10 }));
+      io.out(`\n(the demo's files were in ${dir} and are removed now)`);
+      return EXIT_OK;
+    } finally {
+      await daemon?.stop();
+      service?.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
