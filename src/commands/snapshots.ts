@@ -1,8 +1,9 @@
 // last, list, show: read the snapshot store the config names.
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/config';
+import { notificationOf } from '../daemon/notify';
 import { renderSnapshot } from '../incident/render';
-import type { Snapshot } from '../incident/snapshot';
+import type { Snapshot, SnapshotNotification } from '../incident/snapshot';
 import { SNAPSHOT_ID_RE, SnapshotStore, type SnapshotEntry } from '../incident/store';
 import { EXIT_NOT_FOUND, EXIT_OK, type Command, type CommandContext } from './command';
 
@@ -20,6 +21,14 @@ function print(ctx: CommandContext, found: { entry: SnapshotEntry; text: string 
   const snapshot = JSON.parse(found.text) as Snapshot;
   ctx.io.out(renderSnapshot(snapshot, { path: found.entry.path }));
   return EXIT_OK;
+}
+
+/** The list column: "notified", "notify failed: HTTP 500 …", "notify pending", or "-" without notifications. */
+function notifiedText(n: SnapshotNotification | null): string {
+  if (!n) return '-';
+  if (n.status === 'delivered') return 'notified';
+  if (n.status === 'pending') return 'notify pending';
+  return `notify failed${n.reason ? `: ${n.reason.length > 40 ? `${n.reason.slice(0, 39)}…` : n.reason}` : ''}`;
 }
 
 const json = { json: { type: 'boolean' as const, description: 'print JSON' } };
@@ -51,10 +60,12 @@ export const listCommand: Command = {
   async run(ctx) {
     const store = openStore(ctx);
     const entries = await store.list(ctx.positionals[0]);
+    // the notification outcome lives in the file, not in the store's listing
+    const notified = await Promise.all(entries.map(async (e) => notificationOf((await store.read(e.service, e.id))?.text ?? '')));
     if (ctx.values.json === true) {
       ctx.io.out(
         JSON.stringify(
-          entries.map((e) => ({ service: e.service, id: e.id, at: e.at, trigger: e.trigger, summary: e.summary, path: e.path })),
+          entries.map((e, i) => ({ service: e.service, id: e.id, at: e.at, trigger: e.trigger, summary: e.summary, path: e.path, notification: notified[i] ?? null })),
           null,
           2,
         ),
@@ -65,9 +76,9 @@ export const listCommand: Command = {
       ctx.io.err(`preflight: no snapshots${ctx.positionals[0] ? ` for '${ctx.positionals[0]}'` : ''} in ${store.dir}`);
       return EXIT_NOT_FOUND;
     }
-    const rows = entries.map((e) => [e.at.slice(0, 19).replace('T', ' '), e.service, e.trigger, e.id, e.summary]);
-    const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) ctx.io.out(r.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join('  '));
+    const rows = entries.map((e, i) => [e.at.slice(0, 19).replace('T', ' '), e.service, e.trigger, e.id, notifiedText(notified[i] ?? null), e.summary]);
+    const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) ctx.io.out(r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  '));
     return EXIT_OK;
   },
 };

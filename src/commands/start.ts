@@ -1,8 +1,14 @@
 import { formatConfig, loadConfig } from '../config/config';
 import { Daemon } from '../daemon/daemon';
 import { Logger } from '../daemon/log';
+import { Notifier } from '../daemon/notify';
+import { ApiServer, listenProblem } from '../daemon/server';
+import { ConfigError } from '../util/errors';
 import { VERSION } from '../version';
 import { EXIT_OK, type Command } from './command';
+
+/** How long a stopping daemon waits for queued notifications. */
+const NOTIFY_GRACE_MS = 3000;
 
 export const startCommand: Command = {
   name: 'start',
@@ -15,6 +21,8 @@ export const startCommand: Command = {
   positionals: [0, 0],
   async run({ io, values, env, signal }) {
     const config = loadConfig(values.config as string | undefined, env);
+    const exposed = listenProblem(config);
+    if (exposed) throw new ConfigError({ file: config.file ?? 'config' }, exposed.reason, exposed.hint);
     if (values.check === true) {
       io.out(`# ${config.file}: valid\n${formatConfig(config)}`);
       return EXIT_OK;
@@ -25,8 +33,21 @@ export const startCommand: Command = {
       log.addSecret(config.notifications.webhook);
       for (const v of Object.values(config.notifications.headers)) log.addSecret(v);
     }
-    const daemon = new Daemon(config, log);
-    await daemon.start();
+    const notifier = config.notifications ? new Notifier({ config: config.notifications, log }) : undefined;
+    const daemon = new Daemon(config, log, {}, notifier ? { notifier } : {});
+    const api = config.listen ? new ApiServer({ config, store: daemon.store, status: () => daemon.status(), log }) : null;
+    if (api) {
+      await api.listen();
+      // listen port 0 (the OS picks): links can only be made now
+      if (notifier && notifier.publicUrl === undefined && !['0.0.0.0', '::'].includes(config.listen?.host ?? '')) notifier.publicUrl = api.url ?? undefined;
+      log.info(`API on ${api.url}${config.apiToken ? ' (bearer token required)' : ''}`);
+    }
+    try {
+      await daemon.start();
+    } catch (err) {
+      await api?.close();
+      throw err;
+    }
     log.info(
       `preflight ${VERSION} watching ${config.services.length} service(s): ${config.services.map((s) => s.name).join(', ')}; snapshots in ${config.snapshotDir}`,
     );
@@ -35,7 +56,12 @@ export const startCommand: Command = {
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
     log.info('stopping: finishing captures in progress');
+    await api?.close();
     await daemon.stop();
+    if (notifier) {
+      await notifier.stop(NOTIFY_GRACE_MS);
+      await daemon.stop(); // again: waits for the outcomes just reported to be written
+    }
     log.info('stopped');
     return EXIT_OK;
   },

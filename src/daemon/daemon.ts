@@ -15,6 +15,7 @@ import { Ring } from '../sample/ring';
 import { errorMessage } from '../util/errors';
 import type { Logger } from './log';
 import { HEALTHY, step, type Effect, type Health, type MonitorState } from './monitor';
+import { applyOutcome, type Notifier, type NotifierStats, type NotifyEvent } from './notify';
 
 // probe ring columns
 const P_AT = 0;
@@ -69,11 +70,15 @@ export interface DaemonStatus {
   lastSampleDurationMs: number | null;
   lastCaptureDurationMs: number | null;
   services: ServiceStatus[];
+  /** null without `notifications:` */
+  notifications: NotifierStats | null;
 }
 
 export interface DaemonOptions {
   procRoot?: string;
   now?: () => number;
+  /** Sends "down" after each commit and "recovered" after each recovery (src/daemon/notify.ts). */
+  notifier?: Notifier;
 }
 
 export interface DaemonEvents {
@@ -177,6 +182,7 @@ export class Daemon {
         incidentsTotal: { ...rt.incidentsTotal },
         unitRestartsTotal: rt.unitRestartsTotal,
       })),
+      notifications: this.opts.notifier?.stats() ?? null,
     };
   }
 
@@ -345,6 +351,7 @@ export class Daemon {
       probeSamples: this.probeSamples(rt),
       exit: null,
     });
+    this.opts.notifier?.markPending('down', snapshot);
     const file = await this.store.save(snapshot);
     this.lastCaptureDurationMs = context.finishedAt - context.startedAt;
     rt.incidentsTotal[snapshot.trigger]++;
@@ -352,6 +359,7 @@ export class Daemon {
     await this.persist();
     this.log.error(`${cfg.name}: DOWN (${error?.message ?? 'failed'}); ${snapshot.findings[0]?.cause ?? snapshot.summary}; snapshot ${file}`);
     this.events.onIncident?.(snapshot, file);
+    this.notify(rt, 'down', snapshot);
   }
 
   private async recover(rt: ServiceRuntime, at: number, downtimeMs: number): Promise<void> {
@@ -376,9 +384,24 @@ export class Daemon {
       downtime_seconds: Math.round(downtimeMs / 100) / 10,
       samples: this.sampler.window(firstFailure),
     };
+    this.opts.notifier?.markPending('recovered', snapshot);
     const file = await this.store.rewrite(snapshot);
     this.log.info(`${cfg.name}: recovered after ${seconds}s; ${path.basename(file)} updated`);
     this.events.onRecovery?.(snapshot, file);
+    this.notify(rt, 'recovered', snapshot);
+  }
+
+  // --- notifications: queued once the snapshot is durable; the outcome is written back through this
+  // service's work queue, so it never races the recovery rewrite.
+  private notify(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot): void {
+    this.opts.notifier?.notify(event, snapshot, (outcome) =>
+      this.enqueue(rt, async () => {
+        const found = await this.store.read(rt.cfg.name, snapshot.id);
+        if (!found) return; // retention got there first
+        const current = JSON.parse(found.text) as Snapshot;
+        if (applyOutcome(current, event, outcome)) await this.store.rewrite(current);
+      }),
+    );
   }
 
   private async persist(): Promise<void> {

@@ -72,6 +72,20 @@ export interface SnapshotExit {
   at: string | null;
 }
 
+/**
+ * What became of the message sent about this snapshot (src/daemon/notify.ts), written back into the
+ * file by an atomic rewrite. `pending` until the receiver answers; `failed` after the last retry (or when
+ * the queue was full), with the reason; `at` is when the status was set. Absent without `notifications:`.
+ */
+export interface SnapshotNotification {
+  status: 'delivered' | 'failed' | 'pending';
+  /** POSTs made so far */
+  attempts: number;
+  at: string;
+  /** why it failed, secrets redacted: "HTTP 500 Internal Server Error", "no answer within 10000 ms" */
+  reason?: string;
+}
+
 export interface CaptureError {
   part: string;
   reason: string;
@@ -94,8 +108,11 @@ export interface Snapshot {
   journal: SnapshotJournalLine[];
   kernel: SnapshotKernelLine[];
   processes: { top_cpu: SnapshotProcess[]; top_memory: SnapshotProcess[] } | null;
-  recovery: { at: string; downtime_seconds: number; samples: HostSample[] } | null;
+  /** `notification` there is the outcome of the "recovered" message. */
+  recovery: { at: string; downtime_seconds: number; samples: HostSample[]; notification?: SnapshotNotification } | null;
   capture: { started_at: string; finished_at: string; duration_ms: number; errors: CaptureError[] };
+  /** The outcome of the "down" message; absent when notifications are not configured (optional: added later). */
+  notification?: SnapshotNotification;
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -1,34 +1,69 @@
-// E2E helpers: a switchable health endpoint on 127.0.0.1, and the built bundle run as a daemon.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+// Shared by the end-to-end tests of the running daemon: the built bundle started as `preflight start`
+// with a temp config, health endpoints on 127.0.0.1 that a test switches between answers, and a poll
+// helper. The daemon runs under `setpriv --pdeathsig KILL` where setpriv exists, so a test process
+// killed without running its handlers takes the daemon with it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { requireBundle } from './bundle';
+import type { Snapshot } from '../../src/incident/snapshot';
+import { freePort, request } from '../daemon/_helpers';
+import { requireBundle, runCli, type CliResult } from './bundle';
+
+const HAS_SETPRIV = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).status === 0;
+
+type Nothing = undefined | null | false;
+
+/** Poll `probe` every 50 ms until it returns something other than undefined, null or false; fail after `ms`. */
+export async function waitFor<T>(what: string, ms: number, probe: () => T | Nothing | Promise<T | Nothing>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== null && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 export type Mode = 'ok' | '503' | 'hang' | 'wrong-body' | 'refused';
 
-/** A health endpoint whose answer the test switches: ok, 503, hang, wrong body, or refused (closed port). */
+/**
+ * A health endpoint whose answer the test switches: ok, 503, hang, wrong body, or refused (the port is
+ * closed, and reopened when the mode leaves 'refused'); `failNext(n)` fails only the next n checks.
+ */
 export class TestService {
   mode: Mode = 'ok';
   hits = 0;
+  served = { ok: 0, failed: 0 };
+  port = 0;
+  private failNextN = 0;
   private server: http.Server | null = null;
   private readonly sockets = new Set<Socket>();
-  port = 0;
+
+  static start(): Promise<TestService> {
+    return new TestService().start();
+  }
 
   async start(port = 0): Promise<this> {
-    const server = http.createServer((req, res) => {
+    const server = http.createServer((_req, res) => {
       this.hits++;
-      switch (this.mode) {
+      const mode = this.failNextN > 0 ? '503' : this.mode;
+      if (this.failNextN > 0) this.failNextN--;
+      if (mode === 'ok') this.served.ok++;
+      else this.served.failed++;
+      switch (mode) {
         case 'hang':
           return; // never answer: the probe must time out
         case '503':
-          res.statusCode = 503;
-          return res.end('unavailable\n');
+          res.writeHead(503, { 'content-type': 'text/plain' });
+          return res.end('down');
         case 'wrong-body':
           return res.end('maintenance\n');
         default:
-          return res.end('ok\n');
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          return res.end('ok');
       }
     });
     server.on('connection', (s) => {
@@ -51,6 +86,18 @@ export class TestService {
     this.mode = mode;
   }
 
+  get failing(): boolean {
+    return this.mode !== 'ok';
+  }
+
+  set failing(v: boolean) {
+    this.mode = v ? '503' : 'ok';
+  }
+
+  failNext(n: number): void {
+    this.failNextN = n;
+  }
+
   async close(): Promise<void> {
     const s = this.server;
     this.server = null;
@@ -63,8 +110,12 @@ export class TestService {
   }
 }
 
+/** The name the notification and API tests know it by. */
+export const HealthEndpoint = TestService;
+export type HealthEndpoint = TestService;
+
 const running = new Set<ChildProcess>();
-// a failing test must not leave a daemon behind (it would also keep the test runner waiting on its pipes)
+// a failed assertion must not leave a daemon behind (it would also keep the test runner waiting on its pipes)
 process.on('exit', () => {
   for (const c of running) c.kill('SIGKILL');
 });
@@ -72,53 +123,133 @@ process.on('exit', () => {
 /** `node dist/preflight.js start --config F` as a child; its output is kept for assertions. */
 export class PreflightProcess {
   readonly child: ChildProcess;
-  output = '';
+  stdout = '';
+  stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(configFile: string, opts: { bundle?: string; env?: NodeJS.ProcessEnv; args?: string[] } = {}) {
-    this.child = spawn(process.execPath, [opts.bundle ?? requireBundle(), 'start', '--config', configFile, ...(opts.args ?? [])], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...opts.env },
-    });
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.output += d));
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.output += d));
+  constructor(configFile: string, opts: { env?: NodeJS.ProcessEnv; args?: string[] } = {}) {
+    const argv = [requireBundle(), 'start', '--config', configFile, ...(opts.args ?? [])];
+    const [file, args] = HAS_SETPRIV ? ['setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, ...argv]] : [process.execPath, argv];
+    this.child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     running.add(this.child);
     this.exited = new Promise((resolve) =>
-      this.child.on('exit', (code, signal) => {
+      this.child.on('close', (code, signal) => {
         running.delete(this.child);
         resolve({ code, signal });
       }),
     );
   }
 
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  get output(): string {
+    return this.stdout + this.stderr;
+  }
+
+  /** Signal the daemon (SIGTERM by default; SIGKILL after 20 s) and wait for it to exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+    const t0 = Date.now();
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    return this.exited;
+    const killer = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
+    const r = await this.exited;
+    clearTimeout(killer);
+    return { ...r, ms: Date.now() - t0 };
   }
 }
 
-/** Snapshot files (name -> parsed JSON) of one service; throws if any is not valid JSON. */
-export function snapshotFiles(dir: string, service: string): Map<string, Record<string, unknown>> {
-  const out = new Map<string, Record<string, unknown>>();
+/** Snapshot files of one service, oldest first, parsed (throws on a file that is not valid JSON). */
+export function snapshotFiles(dir: string, service: string): Array<{ file: string; text: string; snapshot: Snapshot }> {
+  const folder = path.join(dir, service);
   let names: string[];
   try {
-    names = readdirSync(path.join(dir, service));
+    names = readdirSync(folder).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
   } catch {
-    return out;
+    return [];
   }
-  for (const name of names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort()) {
-    const text = readFileSync(path.join(dir, service, name), 'utf8');
-    out.set(name, JSON.parse(text) as Record<string, unknown>);
-  }
-  return out;
+  return names.sort().map((n) => {
+    const file = path.join(folder, n);
+    const text = readFileSync(file, 'utf8');
+    return { file, text, snapshot: JSON.parse(text) as Snapshot };
+  });
 }
 
-export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+export interface DaemonSpec {
+  /** the YAML after the common top (snapshot_dir, fast intervals, listen); e.g. notifications: and services: */
+  yaml: (ctx: { dir: string; apiPort: number }) => string;
+  /** `listen:` value; default 127.0.0.1:<a free port> */
+  listen?: (apiPort: number) => string;
+  args?: string[];
+}
+
+/** Intervals short enough for a test: a failure is confirmed in well under a second. */
+export const FAST = ['interval_seconds: 0.25', 'failure_threshold: 2', 'confirm_interval_seconds: 0.1', 'sample_seconds: 0.5', 'buffer_samples: 10', 'journal_lines: 10'].join('\n');
+
+/** A daemon in its own temp folder with its API on a free port. */
+export class RunningDaemon {
+  private constructor(
+    readonly process: PreflightProcess,
+    readonly dir: string,
+    readonly config: string,
+    readonly apiPort: number,
+  ) {}
+
+  get child(): ChildProcess {
+    return this.process.child;
+  }
+  get stdout(): string {
+    return this.process.stdout;
+  }
+  get stderr(): string {
+    return this.process.stderr;
+  }
+  get api(): string {
+    return `http://127.0.0.1:${this.apiPort}`;
+  }
+  get snapshotDir(): string {
+    return path.join(this.dir, 'snapshots');
+  }
+
+  /** Write the config, start `preflight start` from the bundle, wait for /healthz to say ok (unless listen is off). */
+  static async start(spec: DaemonSpec): Promise<RunningDaemon> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'preflight-e2e-'));
+    const apiPort = await freePort();
+    const listen = spec.listen ? spec.listen(apiPort) : `127.0.0.1:${apiPort}`;
+    const config = path.join(dir, 'preflight.yaml');
+    const yaml = spec.yaml({ dir, apiPort });
+    writeFileSync(config, `snapshot_dir: ${path.join(dir, 'snapshots')}\n${FAST}\nlisten: "${listen}"\n${yaml}\n`);
+    const p = new PreflightProcess(config, { env: { RUNTIME_DIRECTORY: path.join(dir, 'run') }, ...(spec.args ? { args: spec.args } : {}) });
+    const d = new RunningDaemon(p, dir, config, apiPort);
+    if (listen !== 'off') {
+      await waitFor(`preflight's API on ${d.api} (output: ${p.output})`, 15_000, async () => {
+        if (p.child.exitCode !== null) throw new Error(`preflight exited with ${p.child.exitCode}: ${p.output}`);
+        const auth = yaml.includes('api_token') ? { headers: { authorization: `Bearer ${TOKEN}` } } : {};
+        const r = await request(`${d.api}/healthz`, auth).catch(() => null);
+        return r?.status === 200;
+      });
+    }
+    return d;
+  }
+
+  stop(): ReturnType<PreflightProcess['stop']> {
+    return this.process.stop();
+  }
+
+  /** Stop if running and remove the temp folder. */
+  async cleanup(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The snapshot files of `service`, oldest first, parsed. */
+  snapshots(service: string): ReturnType<typeof snapshotFiles> {
+    return snapshotFiles(this.snapshotDir, service);
+  }
+
+  /** `preflight <args> --config <this config>` */
+  cli(args: string[]): Promise<CliResult> {
+    return runCli([...args, '--config', this.config]);
   }
 }
+
+/** The token the e2e configs use when they set api_token. */
+export const TOKEN = 'e2e-api-token-5d41402abc4b2a76b9719d911017c592';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from './bundle';
-import { PreflightProcess, TestService, snapshotFiles, waitUntil, type Mode } from './daemon';
+import { PreflightProcess, TestService, snapshotFiles, waitFor, type Mode } from './daemon';
 
 const FAST = {
   interval_seconds: 0.5,
@@ -49,7 +49,7 @@ describe('recorder: one daemon, one service per failure kind', () => {
     );
     pf = new PreflightProcess(file);
     // every service seen healthy at least twice before anything breaks
-    await waitUntil('first checks', 10_000, () => ([...services.values()].every((s) => s.hits >= 2) ? true : undefined));
+    await waitFor('first checks', 10_000, () => ([...services.values()].every((s) => s.hits >= 2) ? true : undefined));
   });
   after(async () => {
     await pf?.stop();
@@ -61,11 +61,11 @@ describe('recorder: one daemon, one service per failure kind', () => {
     const s = services.get('blip')!;
     const before = s.hits;
     await s.set('503');
-    await waitUntil('the failed check', 5000, () => (s.hits > before ? true : undefined));
+    await waitFor('the failed check', 5000, () => (s.hits > before ? true : undefined));
     await s.set('ok');
     const seen = s.hits;
-    await waitUntil('two more passing checks', 5000, () => (s.hits >= seen + 2 ? true : undefined));
-    assert.equal(snapshotFiles(snapshots, 'blip').size, 0);
+    await waitFor('two more passing checks', 5000, () => (s.hits >= seen + 2 ? true : undefined));
+    assert.equal(snapshotFiles(snapshots, 'blip').length, 0);
     assert.match(pf.output, /blip: recovered before confirmation; nothing written/);
   });
 
@@ -73,37 +73,36 @@ describe('recorder: one daemon, one service per failure kind', () => {
     test(`${k.mode} gives exactly one snapshot with error.kind ${k.want}, and its recovery`, async () => {
       const s = services.get(k.name)!;
       await s.set(k.mode);
-      const [file, snap] = await waitUntil(`a snapshot for ${k.name}`, 10_000, () => [...snapshotFiles(snapshots, k.name)][0]);
-      const error = snap.error as { kind: string; status: number | null };
+      const { file, snapshot: snap } = await waitFor(`a snapshot for ${k.name}`, 10_000, () => snapshotFiles(snapshots, k.name)[0]);
+      const error = snap.error!;
       assert.equal(error.kind, k.want);
       assert.equal(error.status, k.mode === '503' ? 503 : k.mode === 'wrong-body' ? 200 : null);
       assert.equal(snap.schema, 'preflight.snapshot/1');
       assert.equal(snap.trigger, 'health_check');
       assert.equal(snap.recovery, null);
-      const transition = snap.transition as { first_failure_at: string; confirmed_at: string; consecutive_failures: number };
+      const transition = snap.transition;
       assert.equal(transition.consecutive_failures, 2);
-      assert.ok(Date.parse(transition.confirmed_at) > Date.parse(transition.first_failure_at));
-      const samples = snap.samples as { host: Array<Record<string, unknown>>; probe: Array<{ ok: boolean; error_kind: string | null }> };
+      assert.ok(Date.parse(transition.confirmed_at!) > Date.parse(transition.first_failure_at));
+      const samples = snap.samples;
       assert.ok(samples.host.length >= 3, `host samples: ${samples.host.length}`);
       for (const key of ['at', 'cpu_percent', 'mem_used_percent', 'disk_used_percent', 'load1', 'load5', 'load15']) {
         assert.ok(key in samples.host[0]!, `host sample lacks ${key}`);
       }
       assert.ok(samples.probe.some((p) => p.ok), 'probe history holds the passing checks before the failure');
       assert.equal(samples.probe.at(-1)!.error_kind, k.want);
-      assert.match(snap.summary as string, /^RAM \d+% .*\| load \d+\.\d\d \| cpu (\d+|\?)%$/);
+      assert.match(snap.summary, /^RAM \d+% .*\| load \d+\.\d\d \| cpu (\d+|\?)%$/);
       // still failing: no second snapshot for the same incident
       const hits = s.hits;
-      if (k.mode !== 'refused') await waitUntil('more failed checks', 5000, () => (s.hits >= hits + 2 ? true : undefined));
+      if (k.mode !== 'refused') await waitFor('more failed checks', 5000, () => (s.hits >= hits + 2 ? true : undefined));
       else await new Promise((r) => setTimeout(r, 1200));
-      assert.equal(snapshotFiles(snapshots, k.name).size, 1);
+      assert.equal(snapshotFiles(snapshots, k.name).length, 1);
       await s.set('ok');
-      const recovered = await waitUntil('recovery', 10_000, () => {
-        const r = snapshotFiles(snapshots, k.name).get(file)?.recovery as { downtime_seconds: number; samples: unknown[] } | null;
-        return r ?? undefined;
+      const recovered = await waitFor('recovery', 10_000, () => {
+        return snapshotFiles(snapshots, k.name).find((f) => f.file === file)?.snapshot.recovery;
       });
       assert.ok(recovered.downtime_seconds > 0);
       assert.ok(recovered.samples.length > 0);
-      assert.equal(snapshotFiles(snapshots, k.name).size, 1, 'recovery rewrites the snapshot, it does not add one');
+      assert.equal(snapshotFiles(snapshots, k.name).length, 1, 'recovery rewrites the snapshot, it does not add one');
     });
   }
 
@@ -139,21 +138,19 @@ describe('recorder: restarts, retention, kill -9', () => {
       const file = writeConfig(dir, [{ name: 'svc', url: s.url }]);
       const snapshots = path.join(dir, 'snapshots');
       let pf = new PreflightProcess(file);
-      await waitUntil('first check', 5000, () => (s.hits > 0 ? true : undefined));
+      await waitFor('first check', 5000, () => (s.hits > 0 ? true : undefined));
       await s.set('503');
-      await waitUntil('the snapshot', 10_000, () => (snapshotFiles(snapshots, 'svc').size === 1 ? true : undefined));
+      await waitFor('the snapshot', 10_000, () => (snapshotFiles(snapshots, 'svc').length === 1 ? true : undefined));
       const stopped = await pf.stop('SIGTERM');
       assert.equal(stopped.code, 0, pf.output);
       pf = new PreflightProcess(file);
       const hits = s.hits;
-      await waitUntil('checks by the new daemon', 10_000, () => (s.hits >= hits + 4 ? true : undefined));
-      assert.equal(snapshotFiles(snapshots, 'svc').size, 1, pf.output);
+      await waitFor('checks by the new daemon', 10_000, () => (s.hits >= hits + 4 ? true : undefined));
+      assert.equal(snapshotFiles(snapshots, 'svc').length, 1, pf.output);
       assert.match(pf.output, /svc: incident \S+ still open from before the restart/);
       await s.set('ok');
-      const [, snap] = await waitUntil('recovery', 10_000, () =>
-        [...snapshotFiles(snapshots, 'svc')].find(([, v]) => v.recovery !== null),
-      );
-      assert.ok((snap.recovery as { downtime_seconds: number }).downtime_seconds > 1);
+      const { snapshot: snap } = await waitFor('recovery', 10_000, () => snapshotFiles(snapshots, 'svc').find((f) => f.snapshot.recovery !== null));
+      assert.ok(snap.recovery!.downtime_seconds > 1);
       await pf.stop();
     } finally {
       await s.close();
@@ -171,12 +168,15 @@ describe('recorder: restarts, retention, kill -9', () => {
       const seen: string[] = [];
       for (let i = 0; i < 3; i++) {
         await s.set('503');
-        const name = await waitUntil(`incident ${i + 1}`, 10_000, () => [...snapshotFiles(snapshots, 'svc').keys()].find((n) => !seen.includes(n)));
+        const name = await waitFor(`incident ${i + 1}`, 10_000, () => snapshotFiles(snapshots, 'svc').map((f) => f.file).find((n) => !seen.includes(n)));
         seen.push(name);
         await s.set('ok');
-        await waitUntil(`recovery ${i + 1}`, 10_000, () => (snapshotFiles(snapshots, 'svc').get(name)?.recovery ? true : undefined));
+        await waitFor(`recovery ${i + 1}`, 10_000, () => snapshotFiles(snapshots, 'svc').find((f) => f.file === name)?.snapshot.recovery);
       }
-      assert.deepEqual([...snapshotFiles(snapshots, 'svc').keys()], seen.slice(1));
+      assert.deepEqual(
+        snapshotFiles(snapshots, 'svc').map((f) => f.file),
+        seen.slice(1),
+      );
     } finally {
       await pf.stop();
       await s.close();
@@ -189,7 +189,7 @@ describe('recorder: restarts, retention, kill -9', () => {
     const all: TestService[] = [];
     const rounds: string[] = [];
     let pf: PreflightProcess | undefined;
-    const count = (snapshots: string): number => all.reduce((n, _s, i) => n + snapshotFiles(snapshots, `s${i}`).size, 0);
+    const count = (snapshots: string): number => all.reduce((n, _s, i) => n + snapshotFiles(snapshots, `s${i}`).length, 0);
     try {
       for (let i = 0; i < 12; i++) all.push(await new TestService().start());
       for (let round = 0; round < 6; round++) {
@@ -206,15 +206,15 @@ describe('recorder: restarts, retention, kill -9', () => {
         for (const s of all) await s.set('ok');
         const hits = all.map((s) => s.hits);
         pf = new PreflightProcess(file);
-        await waitUntil('first checks', 10_000, () => (all.every((s, i) => s.hits > hits[i]!) ? true : undefined));
+        await waitFor('first checks', 10_000, () => (all.every((s, i) => s.hits > hits[i]!) ? true : undefined));
         for (const s of all) await s.set('503');
         // kill somewhere in the commit storm: snapshot files are being written right now
-        await waitUntil('a first commit', 10_000, () => (count(snapshots) > 0 ? true : undefined));
+        await waitFor('a first commit', 10_000, () => (count(snapshots) > 0 ? true : undefined));
         await new Promise((r) => setTimeout(r, Math.random() * 150));
         await pf.stop('SIGKILL');
         // snapshotFiles parses every file and throws on a partial one
         for (let i = 0; i < all.length; i++) {
-          for (const [, snap] of snapshotFiles(snapshots, `s${i}`)) assert.equal(snap.schema, 'preflight.snapshot/1');
+          for (const { snapshot } of snapshotFiles(snapshots, `s${i}`)) assert.equal(snapshot.schema, 'preflight.snapshot/1');
         }
       }
       for (const file of rounds) {

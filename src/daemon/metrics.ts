@@ -1,0 +1,102 @@
+// /metrics: the daemon's status in the Prometheus text exposition format 0.0.4
+// (https://prometheus.io/docs/instrumenting/exposition_formats/): one HELP and one TYPE line per family,
+// all of a family's samples together, counters ending in _total, units in the name (seconds).
+// `promtool check metrics` must accept the output (test/e2e/api.test.ts runs it).
+//
+// Decisions:
+// - preflight_service_up is preflight's own judgement: 0 only once a failure is confirmed
+//   (failure_threshold), so a single blip does not page; consecutive_failures shows the raw count.
+// - Durations are of the last probe, sample and capture (gauges): the daemon keeps no histograms.
+// - A service not probed yet has no probe_duration sample rather than a made-up 0.
+import type { Trigger } from '../incident/snapshot';
+import type { DaemonStatus } from './daemon';
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+const TRIGGERS: Trigger[] = ['health_check', 'unit_restart', 'manual'];
+
+type Labels = Record<string, string>;
+type Sample = [Labels, number];
+
+/** A label value inside double quotes: backslash, double quote and line feed escaped. */
+export function escapeLabelValue(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** HELP text: backslash and line feed escaped. */
+export function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** A sample value: Go's float syntax for the special values, shortest round-trip decimal otherwise. */
+export function formatValue(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return '+Inf';
+  if (n === -Infinity) return '-Inf';
+  return String(n);
+}
+
+function labelText(labels: Labels): string {
+  const pairs = Object.entries(labels);
+  if (pairs.length === 0) return '';
+  return `{${pairs.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',')}}`;
+}
+
+/** One metric family: HELP, TYPE and its samples. */
+export function family(name: string, type: 'counter' | 'gauge', help: string, samples: Sample[]): string[] {
+  return [`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`, ...samples.map(([l, v]) => `${name}${labelText(l)} ${formatValue(v)}`)];
+}
+
+export interface MetricsInput {
+  status: DaemonStatus;
+  version: string;
+  /** process.version */
+  nodeVersion: string;
+}
+
+export function renderMetrics({ status, version, nodeVersion }: MetricsInput): string {
+  const svc = status.services;
+  const ms = (x: number | null): Sample[] => (x === null ? [] : [[{}, x / 1000]]);
+  const lines = [
+    ...family(
+      'preflight_service_up',
+      'gauge',
+      '1 unless a failure of the service is confirmed (failure_threshold consecutive failed checks), then 0.',
+      svc.map((s) => [{ service: s.name }, s.health === 'unhealthy' ? 0 : 1]),
+    ),
+    ...family(
+      'preflight_probe_duration_seconds',
+      'gauge',
+      'How long the last health check took, to its answer or its failure.',
+      svc.flatMap((s): Sample[] => (s.lastProbe ? [[{ service: s.name }, s.lastProbe.latencyMs / 1000]] : [])),
+    ),
+    ...family(
+      'preflight_consecutive_failures',
+      'gauge',
+      'Failed health checks in a row (0 after a passing one).',
+      svc.map((s) => [{ service: s.name }, s.consecutiveFailures]),
+    ),
+    ...family(
+      'preflight_incidents_total',
+      'counter',
+      'Snapshots committed since preflight started, by what triggered them.',
+      svc.flatMap((s) => TRIGGERS.map((t): Sample => [{ service: s.name, trigger: t }, s.incidentsTotal[t]])),
+    ),
+    ...family(
+      'preflight_unit_restarts_total',
+      'counter',
+      'Restarts of the service unit by systemd seen since preflight started.',
+      svc.map((s) => [{ service: s.name }, s.unitRestartsTotal]),
+    ),
+    ...family('preflight_capture_duration_seconds', 'gauge', 'How long the last context capture took.', ms(status.lastCaptureDurationMs)),
+    ...family('preflight_sample_duration_seconds', 'gauge', 'How long the last host sample took.', ms(status.lastSampleDurationMs)),
+    ...family(
+      'preflight_notify_failures_total',
+      'counter',
+      'Notifications that were not delivered after their last retry (or were refused by a full queue).',
+      [[{}, status.notifications?.failed ?? 0]],
+    ),
+    ...family('preflight_build_info', 'gauge', 'Always 1; the labels say which preflight and Node run.', [[{ version, node: nodeVersion }, 1]]),
+  ];
+  return `${lines.join('\n')}\n`;
+}
