@@ -1,13 +1,15 @@
 // Thin entry: parse argv, dispatch to src/commands/*, set process.exitCode. Only this file prints.
 import { parseArgs } from 'node:util';
 import { EXIT_USAGE, type Command, type Io, type OptionSpec } from './commands/command';
+import { doctorCommand } from './commands/doctor';
 import { sampleCommand } from './commands/sample';
 import { lastCommand, listCommand, showCommand } from './commands/snapshots';
 import { startCommand } from './commands/start';
+import { unitCommand } from './commands/unit';
 import { ConfigError, UsageError, errorMessage } from './util/errors';
 import { VERSION } from './version';
 
-const COMMANDS: Command[] = [startCommand, lastCommand, listCommand, showCommand, sampleCommand];
+const COMMANDS: Command[] = [startCommand, lastCommand, listCommand, showCommand, sampleCommand, doctorCommand, unitCommand];
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'show help' },
