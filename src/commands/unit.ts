@@ -2,16 +2,19 @@
 // and warn (stderr) about the traps that would make it fail on a real host.
 //
 // Decisions:
-// - DynamicUser=yes by default: preflight needs no account and no files outside its state folder.
-//   --user NAME runs it as a fixed (existing) user instead.
-// - Snapshots: StateDirectory=preflight. With DynamicUser the data lives in /var/lib/private/preflight
-//   and /var/lib/preflight is a symlink to it; root follows the symlink, so with `snapshot_dir:
-//   /var/lib/preflight` in the config `sudo preflight last web` reads the same folder the service
-//   writes. Without that key the service would use $STATE_DIRECTORY (the same folder) but a shell
-//   would not (~/.local/share/failure-context): so the command warns until the key is there.
-// - The config is passed with --config <absolute path> when one is found or given; it is read by the
-//   service's user, so it must be readable by "other" or by the systemd-journal group (the service's
-//   supplementary group: mode 0640 root:systemd-journal keeps api_token from other users).
+// - A system user of its own (User=preflight, created with useradd) by default, not DynamicUser=yes:
+//   PID 1 starts dbus-daemon with SYSTEMD_NSS_DYNAMIC_BYPASS=1, so the bus cannot resolve a dynamic
+//   uid and drops its connection: `systemctl show` from a DynamicUser service fails with "Transport
+//   endpoint is not connected" (systemd issue #22737, seen here on Debian 12: systemd 252, dbus
+//   1.14), and snapshots would lose unit state and restart detection. --dynamic-user still prints
+//   DynamicUser=yes, with that caveat in the unit, for hosts whose bus accepts dynamic users.
+// - Snapshots: StateDirectory=preflight, /var/lib/preflight ($STATE_DIRECTORY). With `snapshot_dir:
+//   /var/lib/preflight` in the config, `sudo preflight last web` reads the folder the service writes
+//   (with DynamicUser the data is in /var/lib/private/preflight behind a /var/lib/preflight symlink,
+//   which root follows). Without that key the service would use $STATE_DIRECTORY but a shell would
+//   not (~/.local/share/failure-context): the command warns until the key is there.
+// - The config is passed with --config <absolute path> when one is found or given; the service's
+//   user must be able to read it (mode 0640 root:preflight keeps api_token from other users).
 // - ExecStart's words are quoted per systemd.syntax(7): double quotes with \" and \\, and % and $
 //   doubled (specifiers are expanded in ExecStart, and so are $VARIABLES).
 import { statSync, readFileSync } from 'node:fs';
@@ -36,12 +39,20 @@ export const DOCUMENTATION_URL: string | undefined = undefined;
 export const MEMORY_MAX = '256M';
 const JOURNAL_GROUP = 'systemd-journal';
 
+/** The system user `preflight unit` runs the service as unless told otherwise. */
+export const DEFAULT_USER = 'preflight';
+
+/** The command that creates the service's user (its home is the state folder, created by systemd). */
+export function useraddCommand(user: string): string {
+  return `useradd --system --user-group --home-dir ${STATE_DIR} --no-create-home --shell /usr/sbin/nologin ${user}`;
+}
+
 /** What the unit is built from. Paths must be absolute. */
 export interface UnitSpec {
   node: string;
   script: string;
   config?: string;
-  /** A fixed user instead of DynamicUser=yes. */
+  /** The (existing) system user to run as; undefined: DynamicUser=yes. */
   user?: string;
   /** Extra writable paths (a snapshot_dir outside the state folder, with --user). */
   readWritePaths?: string[];
@@ -81,16 +92,24 @@ export function buildUnitFile(spec: UnitSpec): string {
   const who =
     spec.user === undefined
       ? [
-          '# A user systemd allocates while the service runs: no account, no files outside the state folder.',
-          '# It implies ProtectSystem=strict, ProtectHome=read-only, PrivateTmp=yes, RemoveIPC=yes (set below too).',
+          '# A user systemd allocates while the service runs; it implies ProtectSystem=strict, ProtectHome=read-only,',
+          '# PrivateTmp=yes, RemoveIPC=yes. CAVEAT: PID 1 starts dbus-daemon with SYSTEMD_NSS_DYNAMIC_BYPASS=1, so the',
+          '# bus cannot resolve a dynamic uid and refuses it: systemctl fails ("Transport endpoint is not connected",',
+          '# systemd issue #22737) and snapshots lose unit state and restart detection. Prefer a system user (the default).',
           'DynamicUser=yes',
         ]
-      : [`# Runs as the existing user ${spec.user}; use DynamicUser=yes (preflight unit without --user) to need no account.`, `User=${spec.user}`];
+      : [
+          `# A system user of its own, created once: ${useraddCommand(spec.user)}`,
+          '# Not DynamicUser=yes: the system bus cannot resolve a dynamic uid, so `systemctl show` would fail',
+          '# from one (systemd issue #22737) and snapshots would lose unit state and restart detection.',
+          `User=${spec.user}`,
+        ]
   const rw = spec.readWritePaths ?? [];
   return [
     `# preflight.service, printed by \`preflight unit\` (preflight ${VERSION}).`,
     '#   preflight unit > /etc/systemd/system/preflight.service',
     '#   systemctl daemon-reload && systemctl enable --now preflight',
+    ...(spec.user === undefined ? [] : [`#   ${useraddCommand(spec.user)}     (once)`]),
     `#   preflight doctor${spec.config === undefined ? '' : ` --config ${spec.config}`}     (checks the config, journal access, units, health URLs)`,
     '[Unit]',
     'Description=preflight failure-context recorder (keeps the evidence of a service failure)',
@@ -111,14 +130,12 @@ export function buildUnitFile(spec: UnitSpec): string {
     '# the service\'s log lines ("not seeing messages from other users").',
     `SupplementaryGroups=${JOURNAL_GROUP}`,
     `# The one writable folder, ${STATE_DIR} ($STATE_DIRECTORY, the snapshot_dir default under systemd).`,
-    spec.user === undefined
-      ? `# With DynamicUser it is ${STATE_DIR.replace('/var/lib/', '/var/lib/private/')} behind the ${STATE_DIR} symlink; write`
-      : `# Owned by ${spec.user}. Write`,
-    `# snapshot_dir: ${STATE_DIR} in the config so \`sudo preflight last SERVICE\` reads the same folder.`,
+    ...(spec.user === undefined ? [`# With DynamicUser it is ${STATE_DIR.replace('/var/lib/', '/var/lib/private/')} behind the ${STATE_DIR} symlink.`] : []),
+    `# Write snapshot_dir: ${STATE_DIR} in the config so \`sudo preflight last SERVICE\` reads the same folder.`,
     'StateDirectory=preflight',
     'StateDirectoryMode=0750',
     '# The tmpfs fallback for snapshots when the disk is full ($RUNTIME_DIRECTORY). Not /dev/shm: RemoveIPC=',
-    "# (implied by DynamicUser) deletes the user's files there when the service stops. Kept across restarts.",
+    "# deletes the user's files there when the service stops. Kept across restarts.",
     'RuntimeDirectory=preflight',
     'RuntimeDirectoryMode=0700',
     'RuntimeDirectoryPreserve=restart',
@@ -127,6 +144,7 @@ export function buildUnitFile(spec: UnitSpec): string {
     'ProtectSystem=strict',
     'ProtectHome=read-only',
     'PrivateTmp=yes',
+    'RemoveIPC=yes',
     'NoNewPrivileges=yes',
     'ProtectKernelTunables=yes',
     'ProtectKernelModules=yes',
@@ -273,19 +291,20 @@ export function unitWarnings(spec: UnitSpec, ctx: { who: ServiceIdentity | null;
   check('node', spec.node, 'exec', 'install Node.js system-wide (e.g. /usr/bin/node from your distribution or NodeSource) and run `preflight unit` with it');
   check('script', spec.script, 'read', `copy it: install -D -m 0644 ${spec.script} ${INSTALL_PATH}, then run \`node ${INSTALL_PATH} unit\``);
   if (spec.config !== undefined) {
-    check('config', spec.config, 'read', `move it to /etc/preflight.yaml and make it readable: chgrp ${JOURNAL_GROUP} FILE && chmod 0640 FILE (the service is in that group; others cannot read api_token)`);
+    const group = spec.user ?? JOURNAL_GROUP;
+    check('config', spec.config, 'read', `make it readable by the service: chgrp ${group} ${spec.config} && chmod 0640 ${spec.config} (others still cannot read api_token)`);
   }
   return out;
 }
 
 /** Snapshot folder traps: the service's folder vs the one `preflight last` reads from a shell. */
-export function snapshotWarnings(o: { file: string; serviceDir: string; shellDir: string | undefined; dynamic: boolean }): string[] {
+export function snapshotWarnings(o: { file: string; serviceDir: string; shellDir: string | undefined; user: string | undefined }): string[] {
   const out: string[] = [];
   if (!within(o.serviceDir, STATE_DIR)) {
     out.push(
-      o.dynamic
+      o.user === undefined
         ? `snapshot_dir ${o.serviceDir} is outside ${STATE_DIR}: with DynamicUser=yes and ProtectSystem=strict the service can write only its StateDirectory; set snapshot_dir: ${STATE_DIR} in ${o.file} (or use --user NAME and a folder NAME owns)`
-        : `snapshot_dir ${o.serviceDir} is outside ${STATE_DIR}: the unit adds ReadWritePaths= for it; it must exist and be writable by the user (install -d -o USER -m 0750 ${o.serviceDir})`,
+        : `snapshot_dir ${o.serviceDir} is outside ${STATE_DIR}: the unit adds ReadWritePaths= for it; it must exist and be writable by ${o.user} (install -d -o ${o.user} -m 0750 ${o.serviceDir})`,
     );
   } else if (o.shellDir !== o.serviceDir) {
     out.push(
@@ -307,11 +326,16 @@ function loadOr(file: string, env: NodeJS.ProcessEnv): Config | undefined {
 export const unitCommand: Command = {
   name: 'unit',
   summary: 'print a hardened systemd unit that runs this preflight (install: preflight unit > /etc/systemd/system/preflight.service)',
-  usage: 'unit [--user NAME] [--config FILE]',
-  options: { user: { type: 'string', valueName: 'NAME', description: 'run as this existing user instead of DynamicUser=yes' } },
+  usage: 'unit [--user NAME | --dynamic-user] [--config FILE]',
+  options: {
+    user: { type: 'string', valueName: 'NAME', description: `the system user to run as (default ${DEFAULT_USER}; create it with useradd --system)` },
+    'dynamic-user': { type: 'boolean', description: 'DynamicUser=yes instead: no account, but systemctl cannot reach the bus (unit state is lost)' },
+  },
   positionals: [0, 0],
   async run({ io, values, env }) {
-    const user = values.user as string | undefined;
+    const dynamic = values['dynamic-user'] === true;
+    if (dynamic && values.user !== undefined) throw new UsageError('unit: --user and --dynamic-user exclude each other');
+    const user = dynamic ? undefined : ((values.user as string | undefined) ?? DEFAULT_USER);
     if (user !== undefined && !USER_NAME.test(user)) throw new UsageError(`unit: --user ${JSON.stringify(user)} is not a valid user name`);
     const warn = (m: string): void => io.err(`preflight: warning: ${m}`);
     const script = path.resolve(process.argv[1] ?? '');
@@ -324,22 +348,26 @@ export const unitCommand: Command = {
     } catch (err) {
       // a named file that is missing is the user's typo: say so; none found is fine (the service searches)
       if (!(err instanceof ConfigError) || values.config !== undefined || env.PREFLIGHT_CONFIG) throw err;
-      warn('no config file found: the service will look for /etc/preflight.yaml; write it there (snapshot_dir: /var/lib/preflight, services: ...) or pass --config FILE');
+      warn(`no config file found: the service will look for /etc/preflight.yaml; write it there (snapshot_dir: ${STATE_DIR}, services: ...) or pass --config FILE`);
     }
 
     const group = readOr('/etc/group');
     const journalGid = parseGroupId(JOURNAL_GROUP, group);
     if (journalGid === undefined) warn(`no ${JOURNAL_GROUP} group on this host: SupplementaryGroups=${JOURNAL_GROUP} will fail; is this a systemd host?`);
-    let who: ServiceIdentity | null = { gids: journalGid === undefined ? [] : [journalGid] };
-    let home = '/';
+    const journalGids = journalGid === undefined ? [] : [journalGid];
+    let who: ServiceIdentity | null = { gids: journalGids };
+    // $HOME as systemd will set it: the user's home (useradd above makes it the state folder), / for a dynamic one
+    let home = user === undefined ? '/' : STATE_DIR;
     if (user !== undefined) {
       const pw = parsePasswdUser(user, readOr('/etc/passwd'), group);
       if (pw === undefined) {
-        warn(`user ${user} is not in /etc/passwd: create it (useradd --system --no-create-home ${user}), or leave out --user for DynamicUser=yes`);
-        who = null;
+        warn(`user ${user} does not exist yet: create it with ${useraddCommand(user)}${values.user === undefined ? ' (or pass --user NAME)' : ''}`);
+        // as it will be once created: a fresh system user whose own group is named after it
+        const ownGid = parseGroupId(user, group);
+        who = { gids: [...(ownGid === undefined ? [] : [ownGid]), ...journalGids] };
       } else {
         if (pw.uid === 0) warn('--user root gives up the hardening: preflight never needs root');
-        who = { uid: pw.uid, gids: [...pw.groups, ...(journalGid === undefined ? [] : [journalGid])] };
+        who = { uid: pw.uid, gids: [...pw.groups, ...journalGids] };
         home = pw.home;
       }
     }
@@ -351,7 +379,7 @@ export const unitCommand: Command = {
       const { STATE_DIRECTORY: _ignored, ...shellEnv } = env;
       const asShell = loadOr(file, shellEnv);
       if (user !== undefined && !within(asService.snapshotDir, STATE_DIR)) spec.readWritePaths = [asService.snapshotDir];
-      for (const w of snapshotWarnings({ file, serviceDir: asService.snapshotDir, shellDir: asShell?.snapshotDir, dynamic: user === undefined })) warn(w);
+      for (const w of snapshotWarnings({ file, serviceDir: asService.snapshotDir, shellDir: asShell?.snapshotDir, user })) warn(w);
     }
     for (const w of unitWarnings(spec, { who })) warn(w);
     io.out(buildUnitFile(spec));

@@ -94,7 +94,8 @@ function splitExec(line: string): string[] {
   return words;
 }
 
-const SPEC: UnitSpec = { node: '/usr/bin/node', script: INSTALL_PATH, config: '/etc/preflight.yaml' };
+const SPEC: UnitSpec = { node: '/usr/bin/node', script: INSTALL_PATH, config: '/etc/preflight.yaml', user: 'preflight' };
+const DYNAMIC: UnitSpec = { node: '/usr/bin/node', script: INSTALL_PATH, config: '/etc/preflight.yaml' };
 
 function only(ds: Directive[], section: string, key: string): string {
   const found = ds.filter((d) => d.section === section && d.key === key);
@@ -110,9 +111,9 @@ describe('buildUnitFile', () => {
     ['Unit', 'Wants', 'network-online.target'],
     ['Service', 'Type', 'exec'],
     ['Service', 'ExecStart', /^\//],
-    ['Service', 'DynamicUser', 'yes'],
     ['Service', 'SupplementaryGroups', 'systemd-journal'],
     ['Service', 'StateDirectory', 'preflight'],
+    ['Service', 'RuntimeDirectory', 'preflight'],
     ['Service', 'ProtectSystem', 'strict'],
     ['Service', 'ProtectHome', 'read-only'],
     ['Service', 'NoNewPrivileges', 'yes'],
@@ -122,14 +123,27 @@ describe('buildUnitFile', () => {
     ['Service', 'MemoryMax', MEMORY_MAX],
     ['Install', 'WantedBy', 'multi-user.target'],
   ];
-  const ds = parseUnit(buildUnitFile(SPEC));
-  for (const [section, key, want] of required) {
-    test(`[${section}] ${key} exactly once`, () => {
-      const v = only(ds, section, key);
-      if (typeof want === 'string') assert.equal(v, want);
-      else assert.match(v, want);
+  const variants: Array<{ name: string; input: UnitSpec; want: Array<[string, string | null]> }> = [
+    { name: 'a system user (the default)', input: SPEC, want: [['User', 'preflight'], ['DynamicUser', null]] },
+    { name: '--dynamic-user', input: DYNAMIC, want: [['DynamicUser', 'yes'], ['User', null]] },
+  ];
+  for (const v of variants) {
+    const d = parseUnit(buildUnitFile(v.input));
+    for (const [section, key, want] of required) {
+      test(`${v.name}: [${section}] ${key} exactly once`, () => {
+        const got = only(d, section, key);
+        if (typeof want === 'string') assert.equal(got, want);
+        else assert.match(got, want);
+      });
+    }
+    test(`${v.name}: who it runs as`, () => {
+      for (const [key, want] of v.want) {
+        if (want === null) assert.equal(d.filter((x) => x.key === key).length, 0, `${key} present`);
+        else assert.equal(only(d, 'Service', key), want);
+      }
     });
   }
+  const ds = parseUnit(buildUnitFile(SPEC));
 
   test('no directive appears twice', () => {
     const seen = new Set<string>();
@@ -186,12 +200,13 @@ describe('buildUnitFile', () => {
     assert.equal(only(d, 'Unit', 'Documentation'), 'file:/srv/pre%%20flight/preflight.js');
   });
 
-  test('--user: User= instead of DynamicUser=, ReadWritePaths= for a folder outside the state dir', () => {
-    const d = parseUnit(buildUnitFile({ ...SPEC, user: 'preflight', readWritePaths: ['/srv/snap shots'] }));
-    assert.equal(only(d, 'Service', 'User'), 'preflight');
-    assert.equal(d.filter((x) => x.key === 'DynamicUser').length, 0);
+  test('ReadWritePaths= for a snapshot folder outside the state dir, quoted', () => {
+    const d = parseUnit(buildUnitFile({ ...SPEC, readWritePaths: ['/srv/snap shots'] }));
     assert.equal(only(d, 'Service', 'ReadWritePaths'), '"/srv/snap shots"');
-    assert.equal(only(d, 'Service', 'SupplementaryGroups'), 'systemd-journal');
+  });
+
+  test('the useradd line for the user is in the header', () => {
+    assert.match(buildUnitFile(SPEC), /^# +useradd --system --user-group --home-dir \/var\/lib\/preflight --no-create-home --shell \/usr\/sbin\/nologin preflight/m);
   });
 
   const refused: Array<{ name: string; input: UnitSpec }> = [
@@ -275,7 +290,7 @@ describe('unitWarnings', () => {
     assert.match(w[1] ?? '', /config \/tmp\/x\/preflight.yaml is in a temp folder \(PrivateTmp=yes/);
     const w2 = unitWarnings({ node: '/usr/bin/node', script: INSTALL_PATH, config: '/etc/preflight.yaml' }, { who: { gids: [] }, stat });
     assert.equal(w2.length, 1, w2.join('\n'));
-    assert.match(w2[0] ?? '', /config \/etc\/preflight.yaml: .*mode 0600.*chgrp systemd-journal FILE && chmod 0640 FILE/);
+    assert.match(w2[0] ?? '', /config \/etc\/preflight.yaml: .*mode 0600.*chgrp systemd-journal \/etc\/preflight.yaml && chmod 0640 \/etc\/preflight.yaml/);
   });
   test('an installed setup: no warnings', () => {
     const ok = (p: string): ModeInfo => ({ mode: p.endsWith('.yaml') ? 0o640 : 0o755, uid: 0, gid: p.endsWith('.yaml') ? 101 : 0 });
@@ -305,16 +320,16 @@ describe('hiddenLocation', () => {
 describe('snapshotWarnings', () => {
   const file = '/etc/preflight.yaml';
   const cases: Array<{ name: string; input: Parameters<typeof snapshotWarnings>[0]; want: RegExp[] }> = [
-    { name: 'snapshot_dir: /var/lib/preflight', input: { file, serviceDir: STATE_DIR, shellDir: STATE_DIR, dynamic: true }, want: [] },
-    { name: 'a subfolder of the state dir', input: { file, serviceDir: `${STATE_DIR}/snaps`, shellDir: `${STATE_DIR}/snaps`, dynamic: true }, want: [] },
+    { name: 'snapshot_dir: /var/lib/preflight', input: { file, serviceDir: STATE_DIR, shellDir: STATE_DIR, user: undefined }, want: [] },
+    { name: 'a subfolder of the state dir', input: { file, serviceDir: `${STATE_DIR}/snaps`, shellDir: `${STATE_DIR}/snaps`, user: undefined }, want: [] },
     {
       name: 'no snapshot_dir: the service uses $STATE_DIRECTORY, a shell its home',
-      input: { file, serviceDir: STATE_DIR, shellDir: '/root/.local/share/failure-context', dynamic: true },
+      input: { file, serviceDir: STATE_DIR, shellDir: '/root/.local/share/failure-context', user: undefined },
       want: [/writes? snapshots to \/var\/lib\/preflight but `preflight last` run from a shell reads \/root\/.*add `snapshot_dir: \/var\/lib\/preflight` to \/etc\/preflight.yaml/],
     },
-    { name: 'elsewhere, dynamic user', input: { file, serviceDir: '/srv/snaps', shellDir: '/srv/snaps', dynamic: true }, want: [/can write only its StateDirectory; set snapshot_dir: \/var\/lib\/preflight/] },
-    { name: 'elsewhere, fixed user', input: { file, serviceDir: '/srv/snaps', shellDir: '/srv/snaps', dynamic: false }, want: [/ReadWritePaths=.*install -d -o USER -m 0750 \/srv\/snaps/] },
-    { name: 'a sibling with the same prefix is outside', input: { file, serviceDir: '/var/lib/preflight2', shellDir: '/var/lib/preflight2', dynamic: true }, want: [/outside/] },
+    { name: 'elsewhere, dynamic user', input: { file, serviceDir: '/srv/snaps', shellDir: '/srv/snaps', user: undefined }, want: [/can write only its StateDirectory; set snapshot_dir: \/var\/lib\/preflight/] },
+    { name: 'elsewhere, fixed user', input: { file, serviceDir: '/srv/snaps', shellDir: '/srv/snaps', user: 'preflight' }, want: [/ReadWritePaths=.*install -d -o preflight -m 0750 \/srv\/snaps/] },
+    { name: 'a sibling with the same prefix is outside', input: { file, serviceDir: '/var/lib/preflight2', shellDir: '/var/lib/preflight2', user: undefined }, want: [/outside/] },
   ];
   for (const c of cases) {
     test(c.name, () => {
