@@ -240,7 +240,7 @@ export function journalCheck(unit: string, read: JournalRead, who: RunAs = curre
       return {
         name,
         ok: false,
-        detail: `${read.reason.replace(PERMISSION_FIX_TAIL, '')}: ${describeUser(who)} is not seeing messages from other users (system services)`,
+        detail: `${read.reason.replace(PERMISSION_FIX_TAIL, '').replace(/\.$/, '')}: ${describeUser(who)} is not seeing messages from other users (system services)`,
         fix: `add ${user} to the systemd-journal group: usermod -aG systemd-journal ${user} (then log in again); for the preflight service: SupplementaryGroups=systemd-journal in its unit (preflight unit prints it)`,
       };
     }

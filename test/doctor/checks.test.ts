@@ -169,7 +169,7 @@ describe('journal verdicts', () => {
       assert.equal(!read.ok && read.kind, 'permission');
       const got = journalCheck('web.service', read, nobody);
       assert.equal(got.ok, false);
-      assert.match(got.detail, /^journalctl: No journal files were opened due to insufficient permissions\.: nobody \(uid 65534\) is not seeing messages from other users/);
+      assert.match(got.detail, /^journalctl: No journal files were opened due to insufficient permissions: nobody \(uid 65534\) is not seeing messages from other users/);
       assert.doesNotMatch(got.detail, /usermod/, 'the fix belongs on the fix line only');
       assert.match(got.fix ?? '', /usermod -aG systemd-journal nobody/);
       assert.match(got.fix ?? '', /SupplementaryGroups=systemd-journal/);

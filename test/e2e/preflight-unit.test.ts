@@ -121,6 +121,19 @@ describe('preflight unit (its own system user), installed into real systemd', ()
     assert.match(tagged.stdout, /watching 1 service/);
   });
 
+  test('doctor as the service sees things (systemd-run with its User=, groups and StateDirectory=, as docs/install.md says): all ok', opts, async (t) => {
+    const r = await sb.exec(
+      ['systemd-run', '--wait', '--pipe', '--quiet', '-p', 'User=preflight', '-p', 'SupplementaryGroups=systemd-journal', '-p', 'StateDirectory=preflight',
+        process.execPath, INSTALLED_BUNDLE, 'doctor', '--config', INSTALLED_CONFIG],
+      { timeoutMs: 30_000 },
+    );
+    t.diagnostic(`${r.durationMs.toFixed(0)} ms\n${r.stdout}${r.stderr}`);
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^ok   journal readable for flaky\\.service \\(as preflight \\(uid ${pf.user?.uid}\\)\\)$`, 'm'));
+    assert.match(r.stdout, /^ok   snapshot folder writable \(\/var\/lib\/preflight, as preflight/m);
+    assert.match(r.stdout, /^ok   systemctl reachable/m);
+  });
+
   test('a crash is recorded with the unit state, written by preflight, found by `sudo preflight last`', opts, async (t) => {
     const { file, doc } = await crashAndRead(t, pf, PORT);
     assert.equal(fs.statSync(file).uid, pf.user?.uid);
