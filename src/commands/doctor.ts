@@ -21,8 +21,8 @@ function renderCheck(c: Check): string[] {
 
 export const doctorCommand: Command = {
   name: 'doctor',
-  summary: 'check the config, snapshot folder, journal access, units, PSI and health URLs, and say how to fix each problem',
-  usage: 'doctor [--json] [--config FILE]',
+  summary: 'check config, snapshot folder, journal access, units, PSI, health URLs; say how to fix each',
+  usage: 'doctor [--json]',
   options: { json: { type: 'boolean', description: 'print {ok, checks: [{name, ok, detail, fix?, warning?}]}' } },
   positionals: [0, 0],
   async run({ io, values, env }) {

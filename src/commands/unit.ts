@@ -325,8 +325,8 @@ function loadOr(file: string, env: NodeJS.ProcessEnv): Config | undefined {
 
 export const unitCommand: Command = {
   name: 'unit',
-  summary: 'print a hardened systemd unit that runs this preflight (install: preflight unit > /etc/systemd/system/preflight.service)',
-  usage: 'unit [--user NAME | --dynamic-user] [--config FILE]',
+  summary: 'print a hardened systemd unit for this preflight (> /etc/systemd/system/preflight.service)',
+  usage: 'unit [--user NAME]',
   options: {
     user: { type: 'string', valueName: 'NAME', description: `the system user to run as (default ${DEFAULT_USER}; create it with useradd --system)` },
     'dynamic-user': { type: 'boolean', description: 'DynamicUser=yes instead: no account, but systemctl cannot reach the bus (unit state is lost)' },
