@@ -2,13 +2,24 @@
 import { parseArgs } from 'node:util';
 import { EXIT_USAGE, type Command, type Io, type OptionSpec } from './commands/command';
 import { demoCommand } from './commands/demo';
+import { doctorCommand } from './commands/doctor';
 import { sampleCommand } from './commands/sample';
 import { lastCommand, listCommand, showCommand } from './commands/snapshots';
 import { startCommand } from './commands/start';
+import { unitCommand } from './commands/unit';
 import { ConfigError, UsageError, errorMessage } from './util/errors';
 import { VERSION } from './version';
 
-const COMMANDS: Command[] = [startCommand, lastCommand, listCommand, showCommand, demoCommand, sampleCommand];
+const COMMANDS: Command[] = [
+  startCommand,
+  lastCommand,
+  listCommand,
+  showCommand,
+  doctorCommand,
+  unitCommand,
+  demoCommand,
+  sampleCommand,
+];
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'show help' },
