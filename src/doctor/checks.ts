@@ -23,7 +23,7 @@ import { readUnitJournal, type JournalRead } from '../systemd/journal';
 import { firstLine, unavailableFrom, type Unavailable } from '../systemd/unavailable';
 import { showUnits, type UnitState, type UnitsRead } from '../systemd/unit';
 import { ConfigError, errnoCode, errorMessage } from '../util/errors';
-import { describeCommand, runChecked } from '../util/exec';
+import { describeCommand, mapLimit, runChecked } from '../util/exec';
 
 /** One line of `preflight doctor` (and one element of `--json`'s `checks`). */
 export interface Check {
@@ -89,19 +89,6 @@ export function describeUser(u: RunAs = currentUser()): string {
   if (u.uid === 0) return 'root';
   if (u.uid === undefined) return u.name ?? 'this user';
   return u.name ? `${u.name} (uid ${u.uid})` : `uid ${u.uid}`;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 // --- config ------------------------------------------------------------------------------------

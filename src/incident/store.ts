@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { SERVICE_NAME } from '../config/config';
 import { FileError, writeFileAtomic } from '../util/atomic';
 import { ParseError, errnoCode, errorMessage, quote } from '../util/errors';
+import { mapLimit } from '../util/exec';
 
 export const SNAPSHOT_SCHEMA = 'preflight.snapshot/1';
 
@@ -173,19 +174,6 @@ type Inspected =
   | { kind: 'ok'; entry: SnapshotEntry; text?: string }
   | { kind: 'bad'; reason: string }
   | { kind: 'gone' };
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 interface Located {
   service: string;

@@ -28,6 +28,9 @@ export interface Unavailable {
 /** What systemctl/journalctl print when the host has no running systemd (both seen on real hosts). */
 const NO_SYSTEMD = /System has not been booted with systemd|Failed to connect to bus|Failed to get D-Bus connection/;
 
+/** dbus-daemon drops a DynamicUser= client it cannot look up (seen on Debian 12, systemd 252). */
+const BUS_REFUSED = /Transport endpoint is not connected/;
+
 /** Map a failed `runChecked` of a systemd tool to a typed result. */
 export function unavailableFrom(err: unknown, command: string, tool: string): Unavailable {
   if (err instanceof CommandError) {
@@ -38,6 +41,14 @@ export function unavailableFrom(err: unknown, command: string, tool: string): Un
         return { ok: false, kind: 'not-installed', reason: `${tool} not found on PATH: is this a systemd host?`, command };
       }
       return { ok: false, kind: 'failed', reason: `${tool} could not be started: ${errorMessage(err.cause)}`, command };
+    }
+    if (BUS_REFUSED.test(err.stderr)) {
+      return {
+        ok: false,
+        kind: 'permission',
+        reason: `${tool}: ${firstLine(err.stderr)}: the system bus refused this user (a DynamicUser= service cannot reach it, systemd#22737): run preflight as a system user (preflight unit prints one)`,
+        command,
+      };
     }
     if (NO_SYSTEMD.test(err.stderr)) {
       return { ok: false, kind: 'no-systemd', reason: `${tool}: ${firstLine(err.stderr)} (systemd is not running here)`, command };

@@ -255,4 +255,12 @@ describe('showUnits', () => {
     assert.equal(r.kind, 'no-systemd');
     assert.match(r.reason, /System has not been booted with systemd/);
   });
+
+  test('a DynamicUser= service refused by the system bus: permission, naming the fix', () => {
+    // what systemctl printed inside a DynamicUser=yes unit in the sandbox (systemd 252, dbus 1.14)
+    const stderr = 'Failed to connect to bus: Transport endpoint is not connected\n';
+    const r = unavailableFrom(new CommandError({ command: 'systemctl show', exitCode: 1, stderr }, 'exited with status 1'), 'systemctl show', 'systemctl');
+    assert.equal(r.kind, 'permission');
+    assert.match(r.reason, /DynamicUser=.*run preflight as a system user/);
+  });
 });
