@@ -131,9 +131,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A statfs stuck on a dead NFS mount holds a libuv thread that Node waits for at exit, even in
+// process.exit(). Whatever the command left pending, the process ends within this long.
+const EXIT_GRACE_MS = 5000;
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    setTimeout(() => {
+      process.stderr.write('preflight: a system call is still hung (a dead mount?); exiting without waiting for it\n');
+      process.removeAllListeners('SIGTERM');
+      process.kill(process.pid, 'SIGTERM');
+    }, EXIT_GRACE_MS).unref();
   },
   (err: unknown) => {
     process.stderr.write(`preflight: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

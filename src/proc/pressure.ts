@@ -73,12 +73,12 @@ export function parsePressure(text: string, file = '/proc/pressure/<resource>'):
  * /proc/pressure at all). Kernels 4.20-5.x created the files even with psi=0 and failed the read with
  * EOPNOTSUPP (errno 95), which Node (libuv) names ENOTSUP; both spellings are accepted.
  */
-const UNAVAILABLE: ReadonlySet<string> = new Set(['ENOENT', 'ENOTSUP', 'EOPNOTSUPP']);
+export const PSI_UNAVAILABLE: ReadonlySet<string> = new Set(['ENOENT', 'ENOTSUP', 'EOPNOTSUPP']);
 
 /** One resource's pressure, or null when PSI is unavailable on this kernel. */
 export function readPressure(resource: PressureResource, root = '/proc'): Pressure | null {
   const file = `${root}/pressure/${resource}`;
-  const text = readTextOr(file, UNAVAILABLE);
+  const text = readTextOr(file, PSI_UNAVAILABLE);
   return text === null ? null : parsePressure(text, file);
 }
 

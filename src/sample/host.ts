@@ -2,10 +2,11 @@
 // readings (tick counters, byte counts), and derives rates (CPU %) from consecutive rows only when
 // a sample is read out. Nothing here throws for an unreadable source: the value becomes NaN in the
 // ring, null in the sample, and the reason lands in `lastErrors` for the snapshot's capture.errors.
-import { readLoadavg } from '../proc/loadavg';
-import { readMeminfo } from '../proc/meminfo';
-import { readAllPressure, type Pressure } from '../proc/pressure';
-import { readStat, type CpuTicks } from '../proc/stat';
+import { ProcFile } from '../proc/file';
+import { parseLoadavg } from '../proc/loadavg';
+import { parseMeminfo } from '../proc/meminfo';
+import { PSI_UNAVAILABLE, parsePressure, type Pressure } from '../proc/pressure';
+import { parseStat, type CpuTicks } from '../proc/stat';
 import { DiskReader } from '../proc/statfs';
 import { errorMessage } from '../util/errors';
 import { Ring } from './ring';
@@ -89,9 +90,14 @@ const orNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 const percent = (part: number, whole: number): number | null =>
   Number.isFinite(part) && Number.isFinite(whole) && whole > 0 ? round2((part / whole) * 100) : null;
 
-function psiColumns(p: Pressure | null | undefined): [number, number] {
+function psiColumns(p: Pressure | null): [number, number] {
   if (!p) return [Number.NaN, Number.NaN];
   return [p.some.avg10, p.full ? p.full.avg10 : Number.NaN];
+}
+
+function readPsi(f: ProcFile): Pressure | null {
+  const text = f.readOr(PSI_UNAVAILABLE);
+  return text === null ? null : parsePressure(text, f.path);
 }
 
 export class HostSampler {
@@ -99,14 +105,20 @@ export class HostSampler {
   readonly disks: readonly string[];
   /** Why parts of the latest reading are missing (empty when it was complete). */
   lastErrors: string[] = [];
-  private readonly root: string;
+  private readonly files: { stat: ProcFile; meminfo: ProcFile; loadavg: ProcFile; psi: [ProcFile, ProcFile, ProcFile] };
   private readonly diskReader: DiskReader;
   private readonly scratch: Float64Array;
   /** a reading in progress: concurrent callers (timer and capture) share it instead of racing on scratch */
   private pending: Promise<HostSample> | null = null;
 
   constructor(opts: HostSamplerOptions) {
-    this.root = opts.root ?? '/proc';
+    const root = opts.root ?? '/proc';
+    this.files = {
+      stat: new ProcFile(`${root}/stat`),
+      meminfo: new ProcFile(`${root}/meminfo`),
+      loadavg: new ProcFile(`${root}/loadavg`, 256),
+      psi: [new ProcFile(`${root}/pressure/cpu`, 256), new ProcFile(`${root}/pressure/memory`, 256), new ProcFile(`${root}/pressure/io`, 256)],
+    };
     this.disks = [...opts.disks];
     this.ring = new Ring(opts.capacity, FIXED_COLUMNS + DISK_COLUMNS * this.disks.length);
     this.scratch = new Float64Array(this.ring.width);
@@ -134,7 +146,7 @@ export class HostSampler {
     // statfs goes to the thread pool first so it overlaps with the synchronous /proc reads
     const disks = Promise.allSettled(this.disks.map((d) => this.diskReader.read(d)));
     try {
-      const { cpu, processesRunning, processesBlocked } = readStat(this.root);
+      const { cpu, processesRunning, processesBlocked } = parseStat(this.files.stat.read(), this.files.stat.path);
       row[CPU_TOTAL] = totalTicks(cpu);
       row[CPU_IDLE] = cpu.idleTicks;
       row[CPU_IOWAIT] = cpu.iowaitTicks;
@@ -145,7 +157,7 @@ export class HostSampler {
       errors.push(errorMessage(err));
     }
     try {
-      const m = readMeminfo(this.root);
+      const m = parseMeminfo(this.files.meminfo.read(), this.files.meminfo.path);
       row[MEM_TOTAL] = m.memTotalBytes;
       row[MEM_AVAILABLE] = m.memAvailableBytes;
       row[SWAP_TOTAL] = m.swapTotalBytes ?? Number.NaN;
@@ -154,7 +166,7 @@ export class HostSampler {
       errors.push(errorMessage(err));
     }
     try {
-      const l = readLoadavg(this.root);
+      const l = parseLoadavg(this.files.loadavg.read(), this.files.loadavg.path);
       row[LOAD1] = l.load1;
       row[LOAD5] = l.load5;
       row[LOAD15] = l.load15;
@@ -162,10 +174,10 @@ export class HostSampler {
       errors.push(errorMessage(err));
     }
     try {
-      const psi = readAllPressure(this.root);
-      [row[PSI_CPU_SOME], row[PSI_CPU_FULL]] = psiColumns(psi?.cpu);
-      [row[PSI_MEM_SOME], row[PSI_MEM_FULL]] = psiColumns(psi?.memory);
-      [row[PSI_IO_SOME], row[PSI_IO_FULL]] = psiColumns(psi?.io);
+      const [cpu, memory, io] = this.files.psi;
+      [row[PSI_CPU_SOME], row[PSI_CPU_FULL]] = psiColumns(readPsi(cpu));
+      [row[PSI_MEM_SOME], row[PSI_MEM_FULL]] = psiColumns(readPsi(memory));
+      [row[PSI_IO_SOME], row[PSI_IO_FULL]] = psiColumns(readPsi(io));
     } catch (err) {
       errors.push(errorMessage(err));
     }

@@ -107,3 +107,21 @@ test('a hung mount: bounded wait, one stuck thread per path, the rest of fs stil
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+describe('DiskReader on a local filesystem', () => {
+  test('after one asynchronous statfs finds a local filesystem, reads answer without the thread pool', { skip: existsSync('/dev/shm') ? false : 'no /dev/shm (tmpfs) here' }, async () => {
+    const reader = new DiskReader({ timeoutMs: 2000 });
+    let first = false;
+    const p = reader.read('/dev/shm').then(() => (first = true));
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.equal(first, false, 'the first read goes to the thread pool (the filesystem type is not known yet)');
+    await p;
+    let second = false;
+    void reader.read('/dev/shm').then(() => (second = true));
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.equal(second, true, 'tmpfs is local: statfsSync answered at once');
+    assert.ok((await reader.read('/dev/shm')).totalBytes > 0);
+  });
+});
