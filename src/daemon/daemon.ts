@@ -5,8 +5,10 @@
 import path from 'node:path';
 import type { Config, ServiceConfig } from '../config/config';
 import { captureContext, readUnit, type CapturedContext } from '../incident/capture';
+import { findDeadRunExit } from '../systemd/exit';
+import type { UnitState } from '../systemd/unit';
 import { buildSnapshot } from '../incident/build';
-import { iso, type ProbeSample, type Snapshot, type SnapshotError, type Trigger } from '../incident/snapshot';
+import { iso, type ProbeSample, type Snapshot, type SnapshotError, type SnapshotExit, type Trigger, type UnitSample } from '../incident/snapshot';
 import { SnapshotStore } from '../incident/store';
 import { PROBE_ERROR_CODES, probe, probeErrorKindOf, type ProbeResult } from '../probe/http';
 import { HostSampler, type HostSample } from '../sample/host';
@@ -14,7 +16,8 @@ import { ProcessTable } from '../sample/procs';
 import { Ring } from '../sample/ring';
 import { errorMessage } from '../util/errors';
 import type { Logger } from './log';
-import { HEALTHY, step, type Effect, type Health, type MonitorState } from './monitor';
+import { HEALTHY, step, stepRestart, type Effect, type Health, type MonitorPolicy, type MonitorState, type Step } from './monitor';
+import { UnitWatcher, type RestartEvent } from './units';
 import { applyOutcome, type Notifier, type NotifierStats, type NotifyEvent } from './notify';
 
 // probe ring columns
@@ -24,11 +27,21 @@ const P_STATUS = 2;
 const P_LATENCY = 3;
 const P_ERROR = 4;
 const PROBE_COLUMNS = 5;
+// unit ring columns (one row per systemctl poll)
+const U_AT = 0;
+const U_MEMORY = 1;
+const U_TASKS = 2;
+const U_RESTARTS = 3;
+const UNIT_COLUMNS = 4;
+/** NRestarts remembered per service across incidents (restart-loop finding). */
+const RESTART_HISTORY = 10;
 
 /** Persisted in <snapshot_dir>/.state.json: enough to not re-report an open incident after a restart. */
 interface PersistedState {
   version: 1;
   services: Record<string, { incidentId: string; firstFailureAt: number; consecutiveFailures: number }>;
+  /** NRestarts seen at each service's recent incidents */
+  restarts?: Record<string, { at: string; nRestarts: number }[]>;
 }
 
 interface ServiceRuntime {
@@ -42,6 +55,12 @@ interface ServiceRuntime {
   /** the host sample taken at the first failure */
   failureSample: Promise<HostSample | null> | null;
   firstError: SnapshotError | null;
+  /** the unit restart that opened or joined the current suspicion, if any */
+  restart: RestartEvent | null;
+  /** MemoryCurrent/TasksCurrent/NRestarts per systemctl poll; null without a unit */
+  unitRing: Ring | null;
+  unitRow: Float64Array;
+  restartHistory: { at: string; nRestarts: number }[];
   /** effects run in order per service */
   work: Promise<void>;
   checking: Promise<void> | null;
@@ -79,6 +98,8 @@ export interface DaemonOptions {
   now?: () => number;
   /** Sends "down" after each commit and "recovered" after each recovery (src/daemon/notify.ts). */
   notifier?: Notifier;
+  /** follow the journal for unit exits (default true; polling systemctl always runs) */
+  followJournal?: boolean;
 }
 
 export interface DaemonEvents {
@@ -93,6 +114,7 @@ export class Daemon {
   readonly sampler: HostSampler;
   readonly services: ServiceRuntime[];
   private readonly processes: ProcessTable;
+  private readonly units: UnitWatcher | null;
   private sampleTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly now: () => number;
@@ -128,6 +150,10 @@ export class Daemon {
       held: null,
       failureSample: null,
       firstError: null,
+      restart: null,
+      unitRing: cfg.unit ? new Ring(cfg.bufferSamples, UNIT_COLUMNS) : null,
+      unitRow: new Float64Array(UNIT_COLUMNS),
+      restartHistory: [],
       work: Promise.resolve(),
       checking: null,
       lastProbe: null,
@@ -135,6 +161,20 @@ export class Daemon {
       incidentsTotal: { health_check: 0, unit_restart: 0, manual: 0 },
       unitRestartsTotal: 0,
     }));
+    const unitNames = [...new Set(config.services.flatMap((c) => (c.unit ? [c.unit] : [])))];
+    this.units =
+      unitNames.length === 0
+        ? null
+        : new UnitWatcher({
+            units: unitNames,
+            intervalMs: config.intervalSeconds * 1000,
+            timeoutMs: Math.max(2000, config.timeoutSeconds * 1000),
+            log,
+            onRestart: (e) => this.onRestart(e),
+            onState: (u, at) => this.onUnitState(u, at),
+            ...(opts.followJournal === false ? { follow: false } : {}),
+            now: this.now,
+          });
   }
 
   async start(): Promise<void> {
@@ -147,11 +187,13 @@ export class Daemon {
         rt.openIncident = { id: open.incidentId, firstFailureAt: open.firstFailureAt };
         this.log.info(`${rt.cfg.name}: incident ${open.incidentId} still open from before the restart`);
       }
+      rt.restartHistory = state?.restarts?.[rt.cfg.name] ?? [];
     }
     const flushed = await this.store.flushFallback().catch(() => 0);
     if (flushed > 0) this.log.info(`moved ${flushed} parked snapshot(s) back into ${this.config.snapshotDir}`);
     await this.sampleHost();
     this.scheduleSampling();
+    await this.units?.start();
     for (const rt of this.services) {
       // spread the first checks over one interval so services are not probed in lockstep
       this.schedule(rt, Math.random() * Math.min(rt.cfg.intervalSeconds * 1000, 5000));
@@ -163,6 +205,7 @@ export class Daemon {
     this.stopped = true;
     if (this.sampleTimer) clearTimeout(this.sampleTimer);
     for (const rt of this.services) if (rt.timer) clearTimeout(rt.timer);
+    await this.units?.stop();
     await Promise.all(this.services.map((rt) => rt.checking));
     await Promise.all(this.services.map((rt) => rt.work));
   }
@@ -233,41 +276,75 @@ export class Daemon {
     row[P_LATENCY] = result.latencyMs;
     row[P_ERROR] = result.ok || !result.errorKind ? 0 : PROBE_ERROR_CODES[result.errorKind];
     rt.probes.push(row);
-    const r = step(rt.state, result.ok, result.at, {
-      failureThreshold: this.config.failureThreshold,
-      intervalMs: cfg.intervalSeconds * 1000,
-      confirmIntervalMs: this.config.confirmIntervalSeconds * 1000,
-    });
+    const r = step(rt.state, result.ok, result.at, this.policy(rt));
     if (!result.ok) {
       this.log.debug(`${cfg.name}: check failed (${result.errorKind}: ${result.message})`);
     }
-    rt.state = r.state;
-    for (const e of r.effects) this.perform(rt, e, result);
+    this.apply(rt, r, result);
     // keep the cadence: the next check is due `next` after this one started, not after it ended
     this.schedule(rt, r.nextCheckMs - (this.now() - result.at));
   }
 
-  private perform(rt: ServiceRuntime, e: Effect, result: ProbeResult): void {
+  private policy(rt: ServiceRuntime): MonitorPolicy {
+    return {
+      failureThreshold: this.config.failureThreshold,
+      intervalMs: rt.cfg.intervalSeconds * 1000,
+      confirmIntervalMs: this.config.confirmIntervalSeconds * 1000,
+    };
+  }
+
+  private apply(rt: ServiceRuntime, r: Step, result: ProbeResult | null): void {
+    rt.state = r.state;
+    for (const e of r.effects) this.perform(rt, e, result);
+  }
+
+  /** systemd restarted a unit (or it failed): every service on that unit opens or joins an incident. */
+  private onRestart(e: RestartEvent): void {
+    for (const rt of this.services) {
+      if (rt.cfg.unit !== e.unit) continue;
+      rt.unitRestartsTotal++;
+      this.log.warn(`${rt.cfg.name}: ${e.unit} ${e.exit ? 'exited' : 'restarted'} (${e.reason})`);
+      if (rt.state.health !== 'unhealthy' || !rt.restart) rt.restart = e;
+      const r = stepRestart(rt.state, e.at, this.policy(rt));
+      this.apply(rt, r, null);
+      // look again soon: does the new run answer?
+      if (rt.timer && !rt.checking) {
+        clearTimeout(rt.timer);
+        this.schedule(rt, r.nextCheckMs);
+      }
+    }
+  }
+
+  private onUnitState(u: UnitState, at: number): void {
+    for (const rt of this.services) {
+      if (rt.cfg.unit !== u.id || !rt.unitRing) continue;
+      const row = rt.unitRow;
+      row[U_AT] = at;
+      row[U_MEMORY] = u.memoryCurrentBytes ?? Number.NaN;
+      row[U_TASKS] = u.tasksCurrent ?? Number.NaN;
+      row[U_RESTARTS] = u.nRestarts ?? Number.NaN;
+      rt.unitRing.push(row);
+    }
+  }
+
+  /** `result` is the check that caused the effect; null when a unit restart did. */
+  private perform(rt: ServiceRuntime, e: Effect, result: ProbeResult | null): void {
     const name = rt.cfg.name;
     switch (e.kind) {
       case 'capture': {
-        this.log.warn(`${name}: check failed (${result.message ?? result.errorKind}); capturing context`);
-        rt.firstError = {
-          kind: result.errorKind ?? 'http_status',
-          status: result.status ?? null,
-          message: result.message ?? '',
-          latency_ms: Math.round(result.latencyMs),
-        };
+        if (result) {
+          this.log.warn(`${name}: check failed (${result.message ?? result.errorKind}); capturing context`);
+          rt.firstError = {
+            kind: result.errorKind ?? 'http_status',
+            status: result.status ?? null,
+            message: result.message ?? '',
+            latency_ms: Math.round(result.latencyMs),
+          };
+        } else {
+          rt.firstError = null;
+        }
         rt.failureSample = this.sampleHost();
-        rt.held = captureContext({
-          service: rt.cfg,
-          since: new Date(e.firstFailureAt - this.windowMs()),
-          journalLines: this.config.journalLines,
-          timeoutMs: Math.max(2000, rt.cfg.timeoutSeconds * 1000),
-          processes: this.processes,
-          ...(this.opts.procRoot ? { procRoot: this.opts.procRoot } : {}),
-          now: this.now,
-        });
+        rt.held = this.capture(rt, e.firstFailureAt);
         return;
       }
       case 'discard':
@@ -275,14 +352,21 @@ export class Daemon {
         rt.held = null;
         rt.failureSample = null;
         rt.firstError = null;
+        rt.restart = null;
         return;
+      case 'join': {
+        const restart = rt.restart;
+        this.enqueue(rt, () => this.join(rt, restart));
+        return;
+      }
       case 'commit': {
         const held = rt.held;
         const failureSample = rt.failureSample;
         const error = rt.firstError;
+        const restart = rt.restart;
         rt.held = null;
         rt.failureSample = null;
-        this.enqueue(rt, () => this.commit(rt, e, held, failureSample, error));
+        this.enqueue(rt, () => this.commit(rt, e, held, failureSample, error, restart));
         return;
       }
       case 'recover':
@@ -293,6 +377,31 @@ export class Daemon {
 
   private enqueue(rt: ServiceRuntime, job: () => Promise<void>): void {
     rt.work = rt.work.then(job).catch((err: unknown) => this.log.error(`${rt.cfg.name}: ${errorMessage(err)}`));
+  }
+
+  private capture(rt: ServiceRuntime, firstFailureAt: number): Promise<CapturedContext> {
+    const dead = rt.restart?.deadInvocationId;
+    return captureContext({
+      service: rt.cfg,
+      since: new Date(firstFailureAt - this.windowMs()),
+      journalLines: this.config.journalLines,
+      timeoutMs: Math.max(2000, rt.cfg.timeoutSeconds * 1000),
+      processes: this.processes,
+      // after a restart the log worth keeping is the dead run's, not the new run's first lines
+      ...(dead ? { invocationId: dead } : {}),
+      ...(this.opts.procRoot ? { procRoot: this.opts.procRoot } : {}),
+      now: this.now,
+    });
+  }
+
+  private unitSamples(rt: ServiceRuntime): UnitSample[] | undefined {
+    if (!rt.unitRing) return undefined;
+    const out: UnitSample[] = [];
+    for (const row of rt.unitRing) {
+      const v = (c: number): number | null => (Number.isNaN(row[c]!) ? null : row[c]!);
+      out.push({ at: iso(row[U_AT]!), memory_current_bytes: v(U_MEMORY), tasks_current: v(U_TASKS), n_restarts: v(U_RESTARTS) });
+    }
+    return out;
   }
 
   /** The journal/kernel window: as far back as the host ring reaches, at least a minute. */
@@ -321,25 +430,19 @@ export class Daemon {
     held: Promise<CapturedContext> | null,
     failureSample: Promise<HostSample | null> | null,
     error: SnapshotError | null,
+    restart: RestartEvent | null,
   ): Promise<void> {
     const cfg = rt.cfg;
-    const context =
-      (await held) ??
-      (await captureContext({
-        service: cfg,
-        since: new Date(e.firstFailureAt - this.windowMs()),
-        journalLines: this.config.journalLines,
-        timeoutMs: Math.max(2000, cfg.timeoutSeconds * 1000),
-        processes: this.processes,
-        now: this.now,
-      }));
+    const context = (await held) ?? (await this.capture(rt, e.firstFailureAt));
     // the unit's state is cheap to re-read and tells what systemd did since the first failure
     const unitNow = cfg.unit ? (await readUnit(cfg.unit, 5000)).unit : null;
     const id = this.store.newId(cfg.name, new Date(e.firstFailureAt));
+    const exit = this.deadRunExit(restart, context, e.firstFailureAt);
+    const unitSamples = this.unitSamples(rt);
     const snapshot = buildSnapshot({
       id,
       service: cfg,
-      trigger: 'health_check',
+      trigger: e.trigger,
       firstFailureAt: e.firstFailureAt,
       confirmedAt: e.confirmedAt,
       consecutiveFailures: e.consecutiveFailures,
@@ -349,17 +452,50 @@ export class Daemon {
       hostSamples: this.sampler.window(),
       failureSample: failureSample ? await failureSample : null,
       probeSamples: this.probeSamples(rt),
-      exit: null,
+      ...(unitSamples ? { unitSamples } : {}),
+      exit,
+      previousRestarts: rt.restartHistory,
     });
+    const nRestarts = unitNow?.nRestarts ?? context.unit?.nRestarts;
+    if (nRestarts !== undefined) {
+      rt.restartHistory = [...rt.restartHistory, { at: snapshot.transition.first_failure_at, nRestarts }].slice(-RESTART_HISTORY);
+    }
+    rt.restart = null;
     this.opts.notifier?.markPending('down', snapshot);
     const file = await this.store.save(snapshot);
     this.lastCaptureDurationMs = context.finishedAt - context.startedAt;
     rt.incidentsTotal[snapshot.trigger]++;
     rt.openIncident = { id: snapshot.id, firstFailureAt: e.firstFailureAt };
     await this.persist();
-    this.log.error(`${cfg.name}: DOWN (${error?.message ?? 'failed'}); ${snapshot.findings[0]?.cause ?? snapshot.summary}; snapshot ${file}`);
+    const what = error?.message ?? (restart ? `${restart.unit} restarted` : 'failed');
+    this.log.error(`${cfg.name}: DOWN (${what}); ${snapshot.findings[0]?.cause ?? snapshot.summary}; snapshot ${file}`);
     this.events.onIncident?.(snapshot, file);
     this.notify(rt, 'down', snapshot);
+  }
+
+  /**
+   * How the dead run ended: systemd's own line when the restart event carried it, else the last
+   * "Main process exited" line in the captured journal (for a health-check incident, only lines
+   * since shortly before the first failure, so an older crash in the window is not blamed).
+   */
+  private deadRunExit(restart: RestartEvent | null, context: CapturedContext, firstFailureAt: number): SnapshotExit | null {
+    if (restart?.exit) return restart.exit;
+    const from = restart ? 0 : firstFailureAt - this.config.intervalSeconds * 1000;
+    return findDeadRunExit(context.journal.filter((j) => Date.parse(j.at) >= from));
+  }
+
+  /** A unit restart during an open incident: noted in that incident's snapshot, no new one. */
+  private async join(rt: ServiceRuntime, restart: RestartEvent | null): Promise<void> {
+    const id = rt.openIncident?.id;
+    if (!id || !restart) return;
+    const found = await this.store.read(rt.cfg.name, id);
+    if (!found) return;
+    const snapshot = JSON.parse(found.text) as Snapshot;
+    if (snapshot.exit === null && restart.exit) {
+      snapshot.exit = restart.exit;
+      await this.store.rewrite(snapshot);
+    }
+    this.log.info(`${rt.cfg.name}: ${restart.unit} restart joined incident ${id}`);
   }
 
   private async recover(rt: ServiceRuntime, at: number, downtimeMs: number): Promise<void> {
@@ -406,7 +542,9 @@ export class Daemon {
 
   private async persist(): Promise<void> {
     const services: PersistedState['services'] = {};
+    const restarts: NonNullable<PersistedState['restarts']> = {};
     for (const rt of this.services) {
+      if (rt.restartHistory.length > 0) restarts[rt.cfg.name] = rt.restartHistory;
       if (rt.openIncident) {
         services[rt.cfg.name] = {
           incidentId: rt.openIncident.id,
@@ -415,6 +553,6 @@ export class Daemon {
         };
       }
     }
-    await this.store.saveState<PersistedState>({ version: 1, services });
+    await this.store.saveState<PersistedState>({ version: 1, services, restarts });
   }
 }

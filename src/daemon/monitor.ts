@@ -4,6 +4,9 @@
 //
 //   healthy --fail--> suspect --(failure_threshold consecutive fails)--> unhealthy --ok--> healthy
 //      ^  capture now, hold it  |--ok: discard (a blip writes nothing)    commit        append recovery
+//
+// A unit restart (systemd brought a dead run back, see units.ts) needs no confirmation: it is a fact.
+// It opens an incident from healthy, confirms a suspicion at once, and joins an incident already open.
 
 export type Health = 'healthy' | 'suspect' | 'unhealthy';
 
@@ -14,11 +17,15 @@ export interface MonitorState {
   firstFailureAt: number | null;
 }
 
+export type Trigger = 'health_check' | 'unit_restart';
+
 export type Effect =
   /** first failed check: take the expensive context now, before recovery erases it */
   | { kind: 'capture'; firstFailureAt: number }
   /** failure confirmed: write the snapshot built from the held context */
-  | { kind: 'commit'; firstFailureAt: number; confirmedAt: number; consecutiveFailures: number }
+  | { kind: 'commit'; trigger: Trigger; firstFailureAt: number; confirmedAt: number; consecutiveFailures: number }
+  /** a unit restart while an incident is already open: add it to that incident */
+  | { kind: 'join'; at: number }
   /** a recheck passed before confirmation: drop the held context */
   | { kind: 'discard' }
   /** first passing check after unhealthy: rewrite the snapshot with `recovery` */
@@ -63,7 +70,7 @@ export function step(s: MonitorState, ok: boolean, now: number, p: MonitorPolicy
   const firstFailureAt = s.health === 'healthy' ? now : (s.firstFailureAt ?? now);
   const effects: Effect[] = s.health === 'healthy' ? [{ kind: 'capture', firstFailureAt }] : [];
   if (failures >= p.failureThreshold) {
-    effects.push({ kind: 'commit', firstFailureAt, confirmedAt: now, consecutiveFailures: failures });
+    effects.push({ kind: 'commit', trigger: 'health_check', firstFailureAt, confirmedAt: now, consecutiveFailures: failures });
     return {
       state: { health: 'unhealthy', consecutiveFailures: failures, firstFailureAt },
       effects,
@@ -75,4 +82,34 @@ export function step(s: MonitorState, ok: boolean, now: number, p: MonitorPolicy
     effects,
     nextCheckMs: p.confirmIntervalMs,
   };
+}
+
+/**
+ * systemd restarted the unit (or it entered failed) at `at`. The next check should come soon, to see
+ * whether the new run answers: `nextCheckMs` is the confirm interval.
+ */
+export function stepRestart(s: MonitorState, at: number, p: MonitorPolicy): Step {
+  switch (s.health) {
+    case 'healthy':
+      return {
+        state: { health: 'unhealthy', consecutiveFailures: 0, firstFailureAt: at },
+        effects: [
+          { kind: 'capture', firstFailureAt: at },
+          { kind: 'commit', trigger: 'unit_restart', firstFailureAt: at, confirmedAt: at, consecutiveFailures: 0 },
+        ],
+        nextCheckMs: p.confirmIntervalMs,
+      };
+    case 'suspect': {
+      const firstFailureAt = s.firstFailureAt ?? at;
+      return {
+        state: { ...s, health: 'unhealthy', firstFailureAt },
+        effects: [
+          { kind: 'commit', trigger: 'unit_restart', firstFailureAt, confirmedAt: at, consecutiveFailures: s.consecutiveFailures },
+        ],
+        nextCheckMs: p.confirmIntervalMs,
+      };
+    }
+    case 'unhealthy':
+      return { state: s, effects: [{ kind: 'join', at }], nextCheckMs: p.confirmIntervalMs };
+  }
 }

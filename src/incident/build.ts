@@ -13,6 +13,7 @@ import {
   type SnapshotError,
   type SnapshotExit,
   type Trigger,
+  type UnitSample,
 } from './snapshot';
 
 export interface BuildInput {
@@ -31,6 +32,7 @@ export interface BuildInput {
   /** the host sample taken at the first failure, for the summary line */
   failureSample: HostSample | null;
   probeSamples: ProbeSample[];
+  unitSamples?: UnitSample[];
   exit: SnapshotExit | null;
   previousRestarts?: FindingsInput['previousRestarts'];
   memoryEvents?: FindingsInput['memoryEvents'];
@@ -50,7 +52,7 @@ export function buildSnapshot(b: BuildInput): Snapshot {
     kernel: ctx.kernel,
     samples: b.hostSamples,
     cpus: ctx.host.cpus,
-    ...(b.memoryEvents !== undefined ? { memoryEvents: b.memoryEvents } : {}),
+    memoryEvents: b.memoryEvents ?? ctx.memoryEvents,
     ...(b.previousRestarts !== undefined ? { previousRestarts: b.previousRestarts } : {}),
   });
   return {
@@ -69,7 +71,7 @@ export function buildSnapshot(b: BuildInput): Snapshot {
     error: b.error,
     summary: summarySample ? summaryLine(summarySample) : 'no host sample',
     findings,
-    samples: { host: b.hostSamples, probe: b.probeSamples },
+    samples: { host: b.hostSamples, probe: b.probeSamples, ...(b.unitSamples ? { unit: b.unitSamples } : {}) },
     exit: b.exit,
     journal: ctx.journal,
     kernel: ctx.kernel,

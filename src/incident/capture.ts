@@ -3,6 +3,7 @@
 // until the failure is confirmed. Every part is independent and bounded: a part that fails or is
 // absent becomes a capture error with its reason, and the rest is still taken.
 import { cpus } from 'node:os';
+import { readUnitMemoryEvents } from '../cgroup/memory-events';
 import type { ServiceConfig } from '../config/config';
 import { readBootId, readHostname, readOsRelease } from '../proc/sys-kernel';
 import { readUptime } from '../proc/uptime';
@@ -56,6 +57,8 @@ export interface CapturedContext {
   journal: SnapshotJournalLine[];
   kernel: SnapshotKernelLine[];
   processes: Snapshot['processes'];
+  /** the unit's cgroup v2 memory.events counters (null on cgroup v1, or without a unit) */
+  memoryEvents: { oom: number; oomKill: number } | null;
   errors: CaptureError[];
 }
 
@@ -152,6 +155,12 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
   if (!unitName) errors.push({ part: 'unit', reason: 'no unit configured for this service (add unit: NAME.service)' });
 
   const [unit, journal, kernel, processes] = await Promise.all([unitP, journalP, kernelP, processesP]);
+  let memoryEvents: CapturedContext['memoryEvents'] = null;
+  try {
+    memoryEvents = unit?.controlGroup ? readUnitMemoryEvents(unit.controlGroup) : null;
+  } catch (err) {
+    errors.push({ part: 'memory.events', reason: errorMessage(err) });
+  }
   return {
     startedAt,
     finishedAt: now(),
@@ -160,6 +169,7 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
     journal,
     kernel,
     processes,
+    memoryEvents,
     errors,
   };
 }

@@ -27,6 +27,14 @@ export interface ProbeSample {
   error_kind: ErrorKind | null;
 }
 
+/** One `systemctl show` poll of the service's unit. */
+export interface UnitSample {
+  at: string;
+  memory_current_bytes: number | null;
+  tasks_current: number | null;
+  n_restarts: number | null;
+}
+
 /** The failed check that opened the incident. */
 export interface SnapshotError {
   kind: ErrorKind | 'unit' ;
@@ -103,7 +111,8 @@ export interface Snapshot {
   error: SnapshotError | null;
   summary: string;
   findings: Finding[];
-  samples: { host: HostSample[]; probe: ProbeSample[] };
+  /** `unit`: the unit's polls (present when the service has a unit) */
+  samples: { host: HostSample[]; probe: ProbeSample[]; unit?: UnitSample[] };
   exit: SnapshotExit | null;
   journal: SnapshotJournalLine[];
   kernel: SnapshotKernelLine[];

@@ -174,3 +174,72 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
+
+export interface Follower {
+  /** Kill the command; `exited` resolves once it is gone. */
+  stop(): void;
+  readonly exited: Promise<{ exitCode: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+}
+
+/**
+ * Run a long-lived command (journalctl -f) and hand over its stdout line by line. Memory is bounded:
+ * a line longer than `maxLineBytes` is dropped whole (counted in `onDropped`), and stderr keeps its
+ * first 16 KiB. Never throws; a command that cannot start resolves `exited` with exitCode null.
+ */
+export function follow(
+  file: string,
+  args: readonly string[],
+  opts: { onLine: (line: string) => void; onDropped?: () => void; maxLineBytes: number; env?: NodeJS.ProcessEnv },
+): Follower {
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env });
+  } catch (err) {
+    return { stop: () => undefined, exited: Promise.resolve({ exitCode: null, signal: null, stderr: String(err) }) };
+  }
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let dropping = false;
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    let start = 0;
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+      const piece = chunk.subarray(start, nl);
+      if (!dropping && pendingBytes + piece.length <= opts.maxLineBytes) {
+        pending.push(piece);
+        opts.onLine(Buffer.concat(pending).toString('utf8'));
+      } else {
+        opts.onDropped?.();
+      }
+      pending = [];
+      pendingBytes = 0;
+      dropping = false;
+      start = nl + 1;
+    }
+    const rest = chunk.subarray(start);
+    if (rest.length === 0 || dropping) return;
+    if (pendingBytes + rest.length > opts.maxLineBytes) {
+      dropping = true;
+      pending = [];
+      pendingBytes = 0;
+    } else {
+      pending.push(Buffer.from(rest));
+      pendingBytes += rest.length;
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    if (stderr.length < STDERR_CAP) stderr += d.slice(0, STDERR_CAP - stderr.length);
+  });
+  const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
+    child.on('error', (err) => {
+      if (child.pid === undefined) resolve({ exitCode: null, signal: null, stderr: `${stderr}${err.message}` });
+    });
+    child.on('close', (exitCode, signal) => resolve({ exitCode, signal, stderr }));
+  });
+  return {
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+    exited,
+  };
+}

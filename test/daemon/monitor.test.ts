@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { HEALTHY, step, type Effect, type MonitorPolicy, type MonitorState } from '../../src/daemon/monitor';
+import { HEALTHY, step, stepRestart, type Effect, type MonitorPolicy, type MonitorState } from '../../src/daemon/monitor';
 
 const policy: MonitorPolicy = { failureThreshold: 3, intervalMs: 30_000, confirmIntervalMs: 5_000 };
 
@@ -77,6 +77,7 @@ describe('monitor state machine', () => {
     const commit = log[3]!.effects[0]!;
     assert.deepEqual(commit, {
       kind: 'commit',
+      trigger: 'health_check',
       firstFailureAt: log[1]!.at,
       confirmedAt: log[3]!.at,
       consecutiveFailures: 3,
@@ -106,5 +107,47 @@ describe('monitor state machine', () => {
     const recover = log[3]!.effects[0]!;
     assert.ok(recover.kind === 'recover' && recover.downtimeMs === log[3]!.at - 42);
     assert.equal(state.health, 'healthy');
+  });
+
+  const restarts: { name: string; input: MonitorState; want: { health: string; effects: Effect[] } }[] = [
+    {
+      name: 'from healthy: capture and commit at once, no confirmation needed',
+      input: HEALTHY,
+      want: {
+        health: 'unhealthy',
+        effects: [
+          { kind: 'capture', firstFailureAt: 5000 },
+          { kind: 'commit', trigger: 'unit_restart', firstFailureAt: 5000, confirmedAt: 5000, consecutiveFailures: 0 },
+        ],
+      },
+    },
+    {
+      name: 'while suspect: the held capture is committed now, from the first failed check',
+      input: { health: 'suspect', consecutiveFailures: 1, firstFailureAt: 4000 },
+      want: {
+        health: 'unhealthy',
+        effects: [{ kind: 'commit', trigger: 'unit_restart', firstFailureAt: 4000, confirmedAt: 5000, consecutiveFailures: 1 }],
+      },
+    },
+    {
+      name: 'while unhealthy: joins the open incident',
+      input: { health: 'unhealthy', consecutiveFailures: 4, firstFailureAt: 1000 },
+      want: { health: 'unhealthy', effects: [{ kind: 'join', at: 5000 }] },
+    },
+  ];
+  for (const c of restarts) {
+    test(`unit restart ${c.name}`, () => {
+      const r = stepRestart(c.input, 5000, policy);
+      assert.equal(r.state.health, c.want.health);
+      assert.deepEqual(r.effects, c.want.effects);
+      assert.equal(r.nextCheckMs, policy.confirmIntervalMs, 'look again soon: does the new run answer?');
+    });
+  }
+
+  test('a restart incident recovers at the next passing check, with the downtime from the restart', () => {
+    const r = stepRestart(HEALTHY, 5000, policy);
+    const next = step(r.state, true, 7000, policy);
+    assert.deepEqual(next.effects, [{ kind: 'recover', at: 7000, downtimeMs: 2000 }]);
+    assert.equal(next.state.health, 'healthy');
   });
 });

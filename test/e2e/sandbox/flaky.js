@@ -4,6 +4,7 @@
 //   /health  200 ok
 //   /fail    503 (the process stays up)
 //   /hang    never answers (the socket stays open until the client gives up)
+//   /freeze  from now on /health never answers (the process stays up: hung, not crashed); /thaw undoes it
 //   /crash   exits with status 3 (systemd: status=3/NOTIMPLEMENTED)
 //   /hog     allocates 16 MiB every 10 ms until the kernel OOM-kills it (use with MemoryMax=)
 'use strict';
@@ -16,13 +17,25 @@ if (!Number.isInteger(port) || port <= 0) {
 }
 const hogged = [];
 const hung = [];
+let frozen = false;
 
 console.log(`flaky starting pid=${process.pid} port=${port}`);
 http
   .createServer((req, res) => {
     switch (req.url) {
       case '/health':
-        res.end('ok\n');
+        if (frozen) hung.push(res);
+        else res.end('ok\n');
+        return;
+      case '/freeze':
+        console.log('freezing: /health will not answer');
+        frozen = true;
+        res.end('frozen\n');
+        return;
+      case '/thaw':
+        console.log('thawing');
+        frozen = false;
+        res.end('thawed\n');
         return;
       case '/fail':
         console.log('failing request with 503');

@@ -1,0 +1,184 @@
+// Restart detection: what a health check cannot see. systemd's Restart= can bring a crashed service
+// back between two checks; the only traces are its counters and its own journal lines. Two sources:
+//  - events: one long-running `journalctl -f` filtered to PID 1's lines about the configured units.
+//    "Main process exited, code=exited, status=3/..." arrives within a second of the exit, so the
+//    capture runs while the scene is fresh, and it names how the dead run ended.
+//  - polling: ONE `systemctl show` for all units every interval: NRestarts, InvocationID, the unit
+//    entering failed or auto-restart. The fallback when the journal cannot be followed, and the
+//    source of MemoryCurrent/TasksCurrent for the service rings.
+// Both report the dead run by its invocation ID; an ID already reported is never reported twice.
+import { parseJournalJson } from '../systemd/journal';
+import { parseMainProcessExit } from '../systemd/exit';
+import { showUnits, type UnitState } from '../systemd/unit';
+import type { SnapshotExit } from '../incident/snapshot';
+import { follow, type Follower } from '../util/exec';
+import type { Logger } from './log';
+
+export interface RestartEvent {
+  unit: string;
+  /** epoch ms: when systemd logged the exit, or when the poll saw the change */
+  at: number;
+  /** the invocation that ended (its journal is the one worth keeping); null when unknown */
+  deadInvocationId: string | null;
+  /** how the dead run ended, when systemd's line said so */
+  exit: SnapshotExit | null;
+  /** one line for the log: what was seen */
+  reason: string;
+  nRestarts: number | null;
+}
+
+export interface UnitWatcherOptions {
+  units: readonly string[];
+  intervalMs: number;
+  timeoutMs: number;
+  log: Logger;
+  onRestart: (e: RestartEvent) => void;
+  /** every poll, each unit's state (for the service rings) */
+  onState?: (u: UnitState, at: number) => void;
+  /** follow the journal for events (default true) */
+  follow?: boolean;
+  journalctl?: string;
+  now?: () => number;
+}
+
+/** Follower restarts allowed per window before it is left for dead (polling carries on). */
+const FOLLOW_RESTARTS = 5;
+const FOLLOW_WINDOW_MS = 10 * 60_000;
+/** Invocation IDs remembered per unit, to report each dead run once. */
+const REMEMBERED = 32;
+
+/**
+ * What changed between two polls of one unit that means its run ended badly, or null. A manual
+ * `systemctl restart` (new invocation, NRestarts unchanged, never failed) is not an incident.
+ */
+export function restartFromPoll(prev: UnitState, cur: UnitState): { deadInvocationId: string | null; reason: string } | null {
+  const restarts = (cur.nRestarts ?? 0) - (prev.nRestarts ?? 0);
+  const newRun = prev.invocationId !== undefined && cur.invocationId !== undefined && cur.invocationId !== prev.invocationId;
+  if (restarts > 0) {
+    return {
+      deadInvocationId: newRun ? (prev.invocationId ?? null) : (cur.invocationId ?? null),
+      reason: `NRestarts ${prev.nRestarts ?? 0} -> ${cur.nRestarts}`,
+    };
+  }
+  if (cur.subState === 'auto-restart' && prev.subState !== 'auto-restart') {
+    return { deadInvocationId: cur.invocationId ?? null, reason: `${cur.activeState}/auto-restart (result ${cur.result ?? '?'})` };
+  }
+  if (cur.activeState === 'failed' && prev.activeState !== 'failed') {
+    return { deadInvocationId: cur.invocationId ?? null, reason: `entered failed (result ${cur.result ?? '?'})` };
+  }
+  return null;
+}
+
+export class UnitWatcher {
+  private readonly last = new Map<string, UnitState>();
+  private readonly reported = new Map<string, string[]>();
+  private timer: NodeJS.Timeout | null = null;
+  private follower: Follower | null = null;
+  private followerStarts: number[] = [];
+  private stopped = false;
+  private polling: Promise<void> | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly o: UnitWatcherOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    if (this.o.units.length === 0) return;
+    await this.poll(); // the first poll only records where every unit stands
+    if (this.o.follow !== false) this.startFollower();
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.follower?.stop();
+    await this.follower?.exited;
+    await this.polling;
+  }
+
+  /** Report a dead run unless that invocation was reported already (by the other source). */
+  private report(e: RestartEvent): void {
+    const seen = this.reported.get(e.unit) ?? [];
+    if (e.deadInvocationId !== null && seen.includes(e.deadInvocationId)) return;
+    if (e.deadInvocationId !== null) {
+      seen.push(e.deadInvocationId);
+      if (seen.length > REMEMBERED) seen.shift();
+      this.reported.set(e.unit, seen);
+    }
+    this.o.onRestart(e);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.polling = this.poll().finally(() => {
+        this.polling = null;
+        this.schedule();
+      });
+    }, this.o.intervalMs);
+  }
+
+  private async poll(): Promise<void> {
+    const r = await showUnits(this.o.units, { timeoutMs: this.o.timeoutMs });
+    const at = this.now();
+    if (!r.ok) {
+      this.o.log.debug(`unit poll: ${r.reason}`);
+      return;
+    }
+    r.units.forEach((cur, i) => {
+      const unit = this.o.units[i];
+      if (unit === undefined) return;
+      this.o.onState?.(cur, at);
+      const prev = this.last.get(unit);
+      this.last.set(unit, cur);
+      if (!prev) return;
+      const change = restartFromPoll(prev, cur);
+      if (change) this.report({ unit, at, exit: null, nRestarts: cur.nRestarts ?? null, ...change });
+    });
+  }
+
+  private startFollower(): void {
+    if (this.stopped) return;
+    const t = this.now();
+    this.followerStarts = this.followerStarts.filter((s) => t - s < FOLLOW_WINDOW_MS);
+    if (this.followerStarts.length >= FOLLOW_RESTARTS) {
+      this.o.log.warn(`journal follower died ${FOLLOW_RESTARTS} times in ${FOLLOW_WINDOW_MS / 60_000} min; restarts are now seen by polling only`);
+      return;
+    }
+    this.followerStarts.push(t);
+    // PID 1's lines about these units: "Main process exited", "Failed with result", "Scheduled restart job"
+    const args = ['-f', '-o', 'json', '-n', '0', '--no-pager', '-q', '_PID=1', ...this.o.units.map((u) => `UNIT=${u}`)];
+    const f = follow(this.o.journalctl ?? 'journalctl', args, {
+      maxLineBytes: 256 * 1024,
+      onLine: (line) => this.onJournalLine(line),
+    });
+    this.follower = f;
+    void f.exited.then(({ exitCode, signal, stderr }) => {
+      if (this.stopped) return;
+      const why = stderr.trim().split('\n')[0] || (signal ? `killed by ${signal}` : `exit status ${exitCode}`);
+      this.o.log.warn(`journal follower stopped (${why}); restarting it`);
+      const backoff = 1000 * 2 ** (this.followerStarts.length - 1);
+      setTimeout(() => this.startFollower(), backoff).unref();
+    });
+  }
+
+  private onJournalLine(line: string): void {
+    const { entries } = parseJournalJson(line, { maxMessageChars: 2000 });
+    for (const e of entries) {
+      const unit = e.unit;
+      if (!unit || !this.o.units.includes(unit)) continue;
+      const exit = parseMainProcessExit(e.message, e.at);
+      if (!exit) continue;
+      this.report({
+        unit,
+        at: Date.parse(e.at),
+        deadInvocationId: e.invocationId ?? null,
+        exit,
+        reason: e.message,
+        nRestarts: null,
+      });
+    }
+  }
+}
