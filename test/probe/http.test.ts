@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import { execFileSync } from 'node:child_process';
+import type { TLSSocket } from 'node:tls';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -370,14 +371,35 @@ test('https with normal certificate verification', { skip: haveOpenssl() ? false
         '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
       { stdio: 'ignore', timeout: 30_000 },
     );
+    const reused: boolean[] = [];
     const srv = await track(
-      https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('ok')),
+      https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
+        reused.push((req.socket as TLSSocket).isSessionReused());
+        res.end('ok');
+      }),
     );
     try {
       await t.test('a self-signed certificate is a tls error naming the reason', async () => {
         const r = await probeBounded(spec(srv.url()));
         assert.equal(r.errorKind, 'tls', JSON.stringify(r));
         assert.match(r.message ?? '', /^TLS: self[- ]signed certificate \(DEPTH_ZERO_SELF_SIGNED_CERT\)$/);
+        assert.deepEqual(reused, [], 'no request got through');
+      });
+
+      await t.test('trusted (NODE_EXTRA_CA_CERTS): ok, and every probe does a full handshake', async () => {
+        // The child inherits this process's loader flags (tsx) to run the TypeScript helper.
+        const out = await new Promise<string>((resolve, reject) => {
+          execFile(
+            process.execPath,
+            [...process.execArgv.filter((a) => !a.startsWith('--test')), join(__dirname, 'probe-child.ts'), srv.url(), '3'],
+            { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, timeout: NEVER_MS, encoding: 'utf8' },
+            (err, stdout, stderr) => (err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(stdout)),
+          );
+        });
+        const results = JSON.parse(out) as ProbeResult[];
+        assert.deepEqual(results.map((r) => [r.ok, r.status, r.errorKind]), [[true, 200, undefined], [true, 200, undefined], [true, 200, undefined]]);
+        // A resumed TLS session would skip the certificate check a probe exists to make.
+        assert.deepEqual(reused, [false, false, false]);
       });
     } finally {
       await srv.close();
