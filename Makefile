@@ -39,9 +39,9 @@ e2e: build
 
 test: build unit e2e
 
+# a real failure caught: a local service eats memory and CPU, then answers 503 (no root, ~10 s)
 demo: build
-	@echo "preflight sample --watch (a few seconds; the recorder demo replaces this)"
-	-timeout 5 $(NODE) dist/preflight.js sample --watch
+	$(NODE) dist/preflight.js demo
 
 bench: bench-sample
 

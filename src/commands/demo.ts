@@ -53,11 +53,12 @@ function get(port: number, p: string): Promise<void> {
   });
 }
 
-function startService(): Promise<{ child: ChildProcess; port: number }> {
+function startService(io: Io): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', DEMO_SERVICE], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['-e', DEMO_SERVICE], { stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => reject(new Error('the demo service did not start within 10 s')), 10_000);
     child.on('error', reject);
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => io.out(`   (service) ${d.trim()}`));
     child.stdout!.setEncoding('utf8').once('data', (d: string) => {
       clearTimeout(timer);
       resolve({ child, port: Number(d.trim()) });
@@ -91,7 +92,7 @@ export const demoCommand: Command = {
     let service: { child: ChildProcess; port: number } | undefined;
     let daemon: Daemon | undefined;
     try {
-      service = await startService();
+      service = await startService(io);
       const file = path.join(dir, 'preflight.yaml');
       const config = parseConfig(
         [
@@ -113,7 +114,7 @@ export const demoCommand: Command = {
       say(io, `demo service on 127.0.0.1:${service.port}; preflight checks it every second (config: ${file})`);
       let onIncident: ((s: Snapshot) => void) | undefined;
       let onRecovery: ((s: Snapshot) => void) | undefined;
-      daemon = new Daemon(config, new Logger(io), {
+      daemon = new Daemon(config, new Logger(io, { human: true }), {
         onIncident: (s) => onIncident?.(s),
         onRecovery: (s) => onRecovery?.(s),
       });
@@ -131,6 +132,7 @@ export const demoCommand: Command = {
       const found = await daemon.store.last('demo');
       say(io, 'preflight last demo');
       io.out(renderSnapshot(JSON.parse(found?.text ?? JSON.stringify(snapshot)) as Snapshot, { timelineRows: 8, logLines: 10 }));
+      io.out(`\n(\`preflight last demo --json\` prints the file itself: ${found?.text.length ?? 0} bytes of JSON)`);
       io.out(`\n(the demo's files were in ${dir} and are removed now)`);
       return EXIT_OK;
     } finally {

@@ -18,15 +18,18 @@ export const sampleCommand: Command = {
   positionals: [0, 0],
   async run({ io, values, signal }) {
     const sampler = new HostSampler({ disks: ['/'], capacity: 2 });
-    const print = (s: Awaited<ReturnType<HostSampler['sample']>>): void =>
+    const takeAndPrint = async (): Promise<void> => {
+      await sampler.sample();
+      const s = sampler.latest()!;
       io.out(values.json === true ? JSON.stringify(s) : `${s.at}  ${summaryLine(s)}`);
+    };
     await sampler.sample();
     await sleep(ONE_SHOT_GAP_MS, signal);
-    print(await sampler.sample());
+    await takeAndPrint();
     while (values.watch === true && !signal.aborted) {
       await sleep(WATCH_INTERVAL_MS, signal);
       if (signal.aborted) break;
-      print(await sampler.sample());
+      await takeAndPrint();
     }
     for (const e of sampler.lastErrors) io.err(`preflight: ${e}`);
     return 0;

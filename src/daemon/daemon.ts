@@ -207,6 +207,8 @@ export class Daemon {
     for (const rt of this.services) if (rt.timer) clearTimeout(rt.timer);
     await this.units?.stop();
     await Promise.all(this.services.map((rt) => rt.checking));
+    // a capture in progress finishes (its journalctl and scans end) even if nothing will commit it
+    await Promise.all(this.services.map((rt) => rt.held));
     await Promise.all(this.services.map((rt) => rt.work));
   }
 
@@ -236,19 +238,21 @@ export class Daemon {
     }, this.config.sampleSeconds * 1000);
   }
 
-  private async sampleHost(): Promise<HostSample | null> {
+  /** Take a host reading; with `derive`, return it as a sample (for the snapshot's summary). */
+  private async sampleHost(derive = false): Promise<HostSample | null> {
     try {
       const t0 = performance.now();
-      const s = await this.sampler.sample(this.now());
+      await this.sampler.sample(this.now());
       this.lastSampleDurationMs = performance.now() - t0;
       this.lastSampleAt = this.now();
       for (const e of this.sampler.lastErrors) this.log.debug(`sample: ${e}`);
-      return s;
+      return derive ? this.sampler.latest() : null;
     } catch (err) {
       this.log.warn(`host sample failed: ${errorMessage(err)}`);
       return null;
     }
   }
+
 
   private schedule(rt: ServiceRuntime, delayMs: number): void {
     if (this.stopped) return;
@@ -343,7 +347,7 @@ export class Daemon {
         } else {
           rt.firstError = null;
         }
-        rt.failureSample = this.sampleHost();
+        rt.failureSample = this.sampleHost(true);
         rt.held = this.capture(rt, e.firstFailureAt);
         return;
       }

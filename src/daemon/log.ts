@@ -11,7 +11,8 @@ export class Logger {
 
   constructor(
     private readonly io: Io,
-    private readonly opts: { debug?: boolean; now?: () => Date } = {},
+    /** `human`: timestamps instead of syslog prefixes even when stdout is not a terminal */
+    private readonly opts: { debug?: boolean; now?: () => Date; human?: boolean } = {},
   ) {}
 
   /** Never print this string (or a URL-encoded form of it) again. Short strings are ignored as noise. */
@@ -31,7 +32,7 @@ export class Logger {
   log(level: Level, message: string): void {
     if (level === 'debug' && !this.opts.debug) return;
     const line = this.redact(message).replace(/\n/g, ' ');
-    if (this.io.isTTY) {
+    if (this.io.isTTY || this.opts.human) {
       const t = (this.opts.now?.() ?? new Date()).toISOString().slice(11, 19);
       const text = `${t} ${level === 'info' ? '' : `${level}: `}${line}`;
       if (level === 'error' || level === 'warning') this.io.err(text);

@@ -74,7 +74,10 @@ function processes(list: SnapshotProcess[]): string[] {
   ]);
 }
 
-export function renderSnapshot(s: Snapshot, opts: { path?: string; timelineRows?: number; logLines?: number } = {}): string {
+export function renderSnapshot(
+  s: Snapshot,
+  opts: { path?: string; timelineRows?: number; logLines?: number; processRows?: number } = {},
+): string {
   const out: string[] = [];
   const status = s.recovery
     ? `recovered at ${when(s.recovery.at)} after ${formatDuration(s.recovery.downtime_seconds)}`
@@ -115,8 +118,9 @@ export function renderSnapshot(s: Snapshot, opts: { path?: string; timelineRows?
     );
   }
   if (s.processes) {
-    out.push('', 'top processes by cpu:', ...processes(s.processes.top_cpu));
-    out.push('', 'top processes by memory:', ...processes(s.processes.top_memory));
+    const n = opts.processRows ?? 5;
+    out.push('', 'top processes by cpu:', ...processes(s.processes.top_cpu.slice(0, n)));
+    out.push('', 'top processes by memory:', ...processes(s.processes.top_memory.slice(0, n)));
   }
   if (s.unit) {
     const u = s.unit;
@@ -142,7 +146,7 @@ export function renderSnapshot(s: Snapshot, opts: { path?: string; timelineRows?
     for (const e of s.capture.errors) out.push(`  ${e.part}: ${e.reason}`);
   }
   if (s.recovery && s.recovery.samples.length > 0) {
-    out.push('', 'host after recovery:', ...timeline(s.recovery.samples, 6));
+    out.push('', 'host from the failure to the recovery:', ...timeline(s.recovery.samples, 6));
   }
   if (opts.path) out.push('', `file: ${opts.path}`);
   return out.join('\n');

@@ -109,7 +109,7 @@ export class HostSampler {
   private readonly diskReader: DiskReader;
   private readonly scratch: Float64Array;
   /** a reading in progress: concurrent callers (timer and capture) share it instead of racing on scratch */
-  private pending: Promise<HostSample> | null = null;
+  private pending: Promise<void> | null = null;
 
   constructor(opts: HostSamplerOptions) {
     const root = opts.root ?? '/proc';
@@ -126,10 +126,11 @@ export class HostSampler {
   }
 
   /**
-   * Take one reading, push it into the ring, and return it derived against the previous one. A call
-   * while a reading is in progress gets that reading.
+   * Take one reading and push it into the ring (raw counters only: deriving rates is left to whoever
+   * reads the ring, `latest()` or `window()`, which the daemon does only when it writes a snapshot).
+   * A call while a reading is in progress shares that reading.
    */
-  sample(now: number = Date.now()): Promise<HostSample> {
+  sample(now: number = Date.now()): Promise<void> {
     if (!this.pending) {
       this.pending = this.read(now).finally(() => {
         this.pending = null;
@@ -138,7 +139,7 @@ export class HostSampler {
     return this.pending;
   }
 
-  private async read(now: number): Promise<HostSample> {
+  private async read(now: number): Promise<void> {
     const row = this.scratch;
     row.fill(Number.NaN);
     row[AT] = now;
@@ -194,7 +195,6 @@ export class HostSampler {
     });
     this.lastErrors = errors;
     this.ring.push(row);
-    return this.derive(this.ring.length - 1);
   }
 
   /** Derived samples with time >= sinceMs, oldest first. */

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { HostSampler } from '../../src/sample/host';
+import { HostSampler, type HostSample } from '../../src/sample/host';
 import { summaryLine } from '../../src/sample/format';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'fixtures');
@@ -17,12 +17,18 @@ function procCopy(name: string): string {
   return root;
 }
 
+/** One reading, derived. */
+async function take(s: HostSampler, now: number): Promise<HostSample> {
+  await s.sample(now);
+  return s.latest()!;
+}
+
 const statLine = (t: number[]): string => `cpu  ${t.join(' ')} 0 0\ncpu0 ${t.join(' ')} 0 0\nprocs_running 3\nprocs_blocked 1\n`;
 
 describe('HostSampler', () => {
   test('one reading of the captured /proc: memory, load, PSI; no CPU rate yet', async () => {
     const s = new HostSampler({ root: path.join(FIXTURES, 'proc'), disks: [], capacity: 4 });
-    const x = await s.sample(Date.UTC(2026, 10, 25, 3, 0, 0));
+    const x = await take(s, Date.UTC(2026, 10, 25, 3, 0, 0));
     assert.equal(x.at, '2026-11-25T03:00:00.000Z');
     assert.equal(x.cpu_percent, null, 'a rate needs two readings');
     assert.equal(x.mem_total_bytes, 24684084 * 1024);
@@ -49,7 +55,7 @@ describe('HostSampler', () => {
       writeFileSync(path.join(root, 'stat'), statLine(c.input[0]));
       await s.sample(1000);
       writeFileSync(path.join(root, 'stat'), statLine(c.input[1]));
-      const x = await s.sample(2000);
+      const x = await take(s, 2000);
       assert.deepEqual({ cpu: x.cpu_percent, iowait: x.iowait_percent, steal: x.steal_percent }, c.want);
       assert.deepEqual([x.procs_running, x.procs_blocked], [3, 1]);
     });
@@ -58,12 +64,12 @@ describe('HostSampler', () => {
   test('no counter movement (same reading twice) gives no rate instead of dividing by zero', async () => {
     const s = new HostSampler({ root: path.join(FIXTURES, 'proc'), disks: [], capacity: 4 });
     await s.sample(1000);
-    assert.equal((await s.sample(2000)).cpu_percent, null);
+    assert.equal((await take(s, 2000)).cpu_percent, null);
   });
 
   test('a host without PSI (and with missing files) degrades to nulls and reasons, never throws', async () => {
     const s = new HostSampler({ root: path.join(FIXTURES, 'edge', 'no-psi', 'proc'), disks: [], capacity: 4 });
-    const x = await s.sample(1000);
+    const x = await take(s, 1000);
     assert.equal(x.psi_cpu_some_avg10, null);
     assert.equal(x.mem_used_percent, null);
     assert.equal(x.load1, 0.22);
@@ -75,14 +81,14 @@ describe('HostSampler', () => {
   test('PSI cpu without a full line gives null for full only', async () => {
     const root = procCopy('psi-some-only');
     cpSync(path.join(FIXTURES, 'edge', 'psi-cpu-some-only', 'proc', 'pressure', 'cpu'), path.join(root, 'pressure', 'cpu'));
-    const x = await new HostSampler({ root, disks: [], capacity: 2 }).sample(1);
+    const x = await take(new HostSampler({ root, disks: [], capacity: 2 }), 1);
     assert.equal(typeof x.psi_cpu_some_avg10, 'number');
     assert.equal(x.psi_cpu_full_avg10, null);
   });
 
   test('disks: a real filesystem is measured, a missing path is null with its reason', async () => {
     const s = new HostSampler({ root: path.join(FIXTURES, 'proc'), disks: [tmp, path.join(tmp, 'nope')], capacity: 2 });
-    const x = await s.sample(1);
+    const x = await take(s, 1);
     const used = x.disk_used_percent[tmp];
     assert.ok(typeof used === 'number' && used > 0 && used <= 100, `used ${used}`);
     assert.ok((x.disk_available_bytes[tmp] ?? 0) > 0);
@@ -115,6 +121,14 @@ describe('HostSampler', () => {
     assert.equal(s.latest()?.at, new Date(5000).toISOString());
   });
 
+  test('concurrent readings (the timer and a capture) share one reading instead of racing on one row', async () => {
+    const s = new HostSampler({ root: path.join(FIXTURES, 'proc'), disks: [tmp], capacity: 4 });
+    await Promise.all([s.sample(1000), s.sample(1001), s.sample(1002)]);
+    assert.equal(s.ring.length, 1);
+    await s.sample(2000);
+    assert.equal(s.ring.length, 2, 'a later call takes a new reading');
+  });
+
   test('summaryLine reads like the snapshot summary', async () => {
     const root = procCopy('summary');
     const meminfo = readFileSync(path.join(root, 'meminfo'), 'utf8')
@@ -125,7 +139,7 @@ describe('HostSampler', () => {
     writeFileSync(path.join(root, 'stat'), statLine([0, 0, 0, 0, 0, 0, 0, 0]));
     await s.sample(1);
     writeFileSync(path.join(root, 'stat'), statLine([99, 0, 0, 1, 0, 0, 0, 0]));
-    const line = summaryLine(await s.sample(2));
+    const line = summaryLine(await take(s, 2));
     assert.match(line, new RegExp(`^RAM 1% \\| swap 40% \\| disk ${tmp} \\d+% \\| load 0\\.22 \\| cpu 99%$`));
   });
 });
