@@ -33,6 +33,8 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
   });
 }
 
+const USAGE_WIDTH = Math.max(...COMMANDS.map((c) => c.usage.length)) + 2;
+
 function usage(): string {
   return [
     'preflight: keeps the evidence of a service failure (host samples, logs, kernel lines, unit state)',
@@ -40,7 +42,7 @@ function usage(): string {
     'usage: preflight <command> [options]',
     '',
     'commands:',
-    ...COMMANDS.map((c) => `  ${c.usage.padEnd(32)}${c.summary}`),
+    ...COMMANDS.map((c) => `  ${c.usage.padEnd(USAGE_WIDTH)}${c.summary}`),
     '',
     'options:',
     ...optionLines(GLOBAL_OPTIONS),
