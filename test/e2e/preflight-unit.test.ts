@@ -142,13 +142,26 @@ describe('preflight unit (its own system user), installed into real systemd', ()
   });
 
   test('systemctl stop: stopped cleanly, nothing left in the host /tmp', opts, async () => {
+    // this service's PrivateTmp folders, from its own mount table (other sandboxes running at the same
+    // time make folders of the same name pattern, so only these exact ones are checked)
+    const { pid } = await pf.mainProcess();
+    const mountinfo = (await sb.exec(['cat', `/proc/${pid}/mountinfo`])).stdout;
+    const own = mountinfo
+      .split('\n')
+      .map((l) => l.split(' '))
+      .filter((f) => f[4] === '/tmp' || f[4] === '/var/tmp')
+      .map((f) => path.join(f[4]!, path.dirname(f[3]!)));
+    assert.equal(own.length, 2, `PrivateTmp gives /tmp and /var/tmp their own folders:\n${mountinfo}`);
+    for (const d of own) assert.match(path.basename(d), /^systemd-private-.*-preflight\.service-/);
     const r = await sb.exec(['systemctl', 'stop', 'preflight.service']);
     assert.equal(r.exitCode, 0, r.stderr);
     const u = await pf.show();
     assert.equal(u.activeState, 'inactive');
     assert.equal(u.result, 'success');
-    const left = [os.tmpdir(), '/var/tmp'].flatMap((d) => fs.readdirSync(d).filter((f) => /^systemd-private-.*-preflight\.service-/.test(f)));
-    assert.deepEqual(left, []);
+    assert.deepEqual(
+      own.filter((d) => fs.existsSync(d)),
+      [],
+    );
   });
 
   test('[Install] WantedBy works: systemctl --root enable makes the multi-user.target link', opts, async () => {
