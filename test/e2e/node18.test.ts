@@ -315,6 +315,29 @@ for (const n of NODE18S) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// What the bundle must never use because Node 18 gets it wrong. Seen on 18.15.0 and Debian's 18.20.4 alike:
+// `fetch(url, { signal: AbortSignal.timeout(500) })` against a server that never answers is still pending
+// after 5 s when a GC runs before the deadline (undici #1926: fetch holds the signal weakly), while Node 20
+// rejects at 500 ms. (AbortSignal.timeout with a listener of our own fires on time after a GC on both.)
+// A daemon GCs all the time, so a probe built on fetch would hang for good on our floor.
+
+/** Each must match nowhere in the bundle. */
+const NODE18_PITFALLS: { name: string; input: RegExp }[] = [
+  { name: 'fetch (a GC cancels its abort signal on Node 18)', input: /\bfetch\s*\(/ },
+  { name: 'undici (fetch by another name)', input: /\bundici\b/ },
+];
+
+describe('the bundle avoids what Node 18 gets wrong', () => {
+  for (const c of NODE18_PITFALLS) {
+    test(`no ${c.name}`, () => {
+      const bundle = readFileSync(requireBundle(), 'utf8');
+      const at = bundle.split('\n').flatMap((line, i) => (c.input.test(line) ? [`${i + 1}: ${line.trim().slice(0, 160)}`] : []));
+      assert.deepEqual(at, [], 'dist/preflight.js uses it');
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------------
 // Debian's wrapper contract: it must be as transparent as `node` itself, or the tests above prove nothing.
 // (The npm binary is node itself.)
 
