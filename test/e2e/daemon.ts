@@ -120,16 +120,21 @@ process.on('exit', () => {
   for (const c of running) c.kill('SIGKILL');
 });
 
-/** `node dist/preflight.js start --config F` as a child; its output is kept for assertions. */
+/**
+ * `node dist/preflight.js start --config F` as a child; its output is kept for assertions. `node` runs it under
+ * another interpreter (a Node 18 from test/e2e/node18/); it must exec node itself, so that the pid, signals
+ * and exit status the test sees are node's.
+ */
 export class PreflightProcess {
   readonly child: ChildProcess;
   stdout = '';
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(configFile: string, opts: { env?: NodeJS.ProcessEnv; args?: string[] } = {}) {
+  constructor(configFile: string, opts: { env?: NodeJS.ProcessEnv; args?: string[]; node?: string } = {}) {
+    const node = opts.node ?? process.execPath;
     const argv = [requireBundle(), 'start', '--config', configFile, ...(opts.args ?? [])];
-    const [file, args] = HAS_SETPRIV ? ['setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, ...argv]] : [process.execPath, argv];
+    const [file, args] = HAS_SETPRIV ? ['setpriv', ['--pdeathsig', 'KILL', '--', node, ...argv]] : [node, argv];
     this.child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
@@ -179,6 +184,12 @@ export interface DaemonSpec {
   /** `listen:` value; default 127.0.0.1:<a free port> */
   listen?: (apiPort: number) => string;
   args?: string[];
+  /** The interpreter for `start` and for `cli()`; default the test runner's own Node. */
+  node?: string;
+  /** Added to the daemon's and `cli()`'s environment (a key set to undefined is removed). */
+  env?: NodeJS.ProcessEnv;
+  /** Replaces FAST (the intervals and buffer sizes) in the config's top. */
+  intervals?: string;
 }
 
 /** Intervals short enough for a test: a failure is confirmed in well under a second. */
@@ -191,6 +202,7 @@ export class RunningDaemon {
     readonly dir: string,
     readonly config: string,
     readonly apiPort: number,
+    private readonly spec: DaemonSpec,
   ) {}
 
   get child(): ChildProcess {
@@ -216,9 +228,13 @@ export class RunningDaemon {
     const listen = spec.listen ? spec.listen(apiPort) : `127.0.0.1:${apiPort}`;
     const config = path.join(dir, 'preflight.yaml');
     const yaml = spec.yaml({ dir, apiPort });
-    writeFileSync(config, `snapshot_dir: ${path.join(dir, 'snapshots')}\n${FAST}\nlisten: "${listen}"\n${yaml}\n`);
-    const p = new PreflightProcess(config, { env: { RUNTIME_DIRECTORY: path.join(dir, 'run') }, ...(spec.args ? { args: spec.args } : {}) });
-    const d = new RunningDaemon(p, dir, config, apiPort);
+    writeFileSync(config, `snapshot_dir: ${path.join(dir, 'snapshots')}\n${spec.intervals ?? FAST}\nlisten: "${listen}"\n${yaml}\n`);
+    const p = new PreflightProcess(config, {
+      env: { RUNTIME_DIRECTORY: path.join(dir, 'run'), ...spec.env },
+      ...(spec.args ? { args: spec.args } : {}),
+      ...(spec.node ? { node: spec.node } : {}),
+    });
+    const d = new RunningDaemon(p, dir, config, apiPort, spec);
     if (listen !== 'off') {
       await waitFor(`preflight's API on ${d.api} (output: ${p.output})`, 15_000, async () => {
         if (p.child.exitCode !== null) throw new Error(`preflight exited with ${p.child.exitCode}: ${p.output}`);
@@ -245,9 +261,10 @@ export class RunningDaemon {
     return snapshotFiles(this.snapshotDir, service);
   }
 
-  /** `preflight <args> --config <this config>` */
+  /** `preflight <args> --config <this config>`, under the daemon's interpreter */
   cli(args: string[]): Promise<CliResult> {
-    return runCli([...args, '--config', this.config]);
+    const { node, env } = this.spec;
+    return runCli([...args, '--config', this.config], { ...(node ? { node } : {}), ...(env ? { env: { ...process.env, ...env } } : {}) });
   }
 }
 

@@ -14,6 +14,8 @@
 # A second run finds the cache and returns at once, without asking apt anything.
 # Set PREFLIGHT_NODE18_CACHE to use another folder (the tests do, to provoke the failure paths).
 set -euo pipefail
+# shellcheck source=cache.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cache.sh"
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 cache=${PREFLIGHT_NODE18_CACHE:-$repo/.cache/node18}
@@ -43,16 +45,7 @@ done
 # the wrapper passes the cache path inside an overlayfs option string, which cannot carry these
 [[ $cache != *[,:]* ]] || cannot "cache path $cache holds ',' or ':' (set PREFLIGHT_NODE18_CACHE to a plain path)"
 
-mkdir -p "$(dirname "$cache")"
-exec 9>"$cache.lock"
-flock -w 600 9 || cannot "another provision.sh has held $cache.lock for 10 minutes"
-if complete; then # another run finished it while we waited
-  printf '%s\n' "$wrapper"
-  exit 0
-fi
-# We hold the lock, so temp folders are leftovers of a killed run, and a cache folder without VERSION
-# was not made by this script's rename: neither is worth keeping.
-rm -rf "$cache" "$cache".tmp.*
+lock_cache "$wrapper"
 
 started=$SECONDS
 version=''
