@@ -63,7 +63,7 @@ export function parseMeminfo(text: string, file = '/proc/meminfo'): Meminfo {
       v *= KB;
     }
     values[key] = v;
-    c.nextLine();
+    c.pos = end + 1; // the line was read to its end: no second search for its newline
   }
   if (text.length === 0) throw new ParseError({ file, field: 'MemTotal' }, 'empty file');
   const memTotalBytes = required(values, 'MemTotal', text, file);

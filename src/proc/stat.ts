@@ -79,7 +79,12 @@ const B = 98;
 const P = 112;
 const SPACE = 32;
 
-export function parseStat(text: string, file = '/proc/stat'): Stat {
+/**
+ * `perCpu: false` skips the cpuN lines (`cpus` stays empty): the host sampler needs only the aggregate,
+ * and on a 64-CPU server the per-CPU lines are most of the file.
+ */
+export function parseStat(text: string, file = '/proc/stat', opts: { perCpu?: boolean } = {}): Stat {
+  const perCpu = opts.perCpu !== false;
   const c = new Cursor(text, file);
   let cpu: CpuTicks | undefined;
   let aggregateColumns = MIN_TICKS;
@@ -94,7 +99,7 @@ export function parseStat(text: string, file = '/proc/stat'): Stat {
         if (cpu !== undefined) c.fail('cpu', 'a second aggregate "cpu" line', start);
         aggregateColumns = readTicks(c, 'cpu');
         cpu = ticksFromScratch(undefined);
-      } else {
+      } else if (perCpu) {
         const id = c.uint();
         if (Number.isNaN(id) || !c.atSeparator) c.fail('cpuN', 'expected "cpu" followed by a CPU number', start);
         // Every cpuN line has as many columns as the aggregate: fewer means the file was cut short.

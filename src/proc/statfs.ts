@@ -94,16 +94,11 @@ export class DiskReader {
    * when statfs fails; with CommandError when df does.
    */
   read(path: string): Promise<DiskUsage> {
-    const checked = this.local.get(path);
-    if (checked !== undefined && performance.now() - checked < LOCAL_RECHECK_MS) {
-      // a local filesystem answers statfs from memory: the synchronous call saves the thread-pool
-      // round trip, which is most of a host sample's cost (bench/sample.ts)
-      try {
-        return Promise.resolve(diskUsageFromStatfs(path, statfsSync(path)));
-      } catch (err) {
-        this.local.delete(path);
-        return Promise.reject(err);
-      }
+    try {
+      const local = this.readLocal(path);
+      if (local) return Promise.resolve(local);
+    } catch (err) {
+      return Promise.reject(err);
     }
     const timeoutMs = this.timeoutMs;
     const key = `${this.method} ${path}`;
@@ -121,6 +116,22 @@ export class DiskReader {
       p.then(settle, settle);
       return p;
     });
+  }
+
+  /**
+   * Usage of a path last seen on a local filesystem (checked within the last minute), answered by a
+   * synchronous statfs: a local filesystem answers from memory, and the thread-pool round trip is most
+   * of a host sample's cost (bench/sample.ts). Undefined when the path needs the asynchronous `read`.
+   */
+  readLocal(path: string): DiskUsage | undefined {
+    const checked = this.local.get(path);
+    if (checked === undefined || performance.now() - checked >= LOCAL_RECHECK_MS) return undefined;
+    try {
+      return diskUsageFromStatfs(path, statfsSync(path));
+    } catch (err) {
+      this.local.delete(path);
+      throw err;
+    }
   }
 
   /**

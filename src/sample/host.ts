@@ -7,7 +7,7 @@ import { parseLoadavg } from '../proc/loadavg';
 import { parseMeminfo } from '../proc/meminfo';
 import { PSI_UNAVAILABLE, parsePressure, type Pressure } from '../proc/pressure';
 import { parseStat, type CpuTicks } from '../proc/stat';
-import { DiskReader } from '../proc/statfs';
+import { DiskReader, type DiskUsage } from '../proc/statfs';
 import { errorMessage } from '../util/errors';
 import { Ring } from './ring';
 
@@ -66,6 +66,7 @@ const DISK_USED_PERCENT = 0;
 const DISK_AVAILABLE = 1;
 const DISK_INODES_PERCENT = 2;
 const DISK_COLUMNS = 3;
+const DONE: Promise<void> = Promise.resolve();
 
 export interface HostSamplerOptions {
   /** procfs root; tests point it at fixtures */
@@ -90,14 +91,12 @@ const orNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 const percent = (part: number, whole: number): number | null =>
   Number.isFinite(part) && Number.isFinite(whole) && whole > 0 ? round2((part / whole) * 100) : null;
 
-function psiColumns(p: Pressure | null): [number, number] {
-  if (!p) return [Number.NaN, Number.NaN];
-  return [p.some.avg10, p.full ? p.full.avg10 : Number.NaN];
-}
-
-function readPsi(f: ProcFile): Pressure | null {
+/** some/full avg10 of one /proc/pressure file into two ring columns; NaN where PSI is unavailable. */
+function readPsi(f: ProcFile, row: Float64Array, someColumn: number, fullColumn: number): void {
   const text = f.readOr(PSI_UNAVAILABLE);
-  return text === null ? null : parsePressure(text, f.path);
+  const p: Pressure | null = text === null ? null : parsePressure(text, f.path);
+  row[someColumn] = p ? p.some.avg10 : Number.NaN;
+  row[fullColumn] = p?.full ? p.full.avg10 : Number.NaN;
 }
 
 export class HostSampler {
@@ -108,7 +107,7 @@ export class HostSampler {
   private readonly files: { stat: ProcFile; meminfo: ProcFile; loadavg: ProcFile; psi: [ProcFile, ProcFile, ProcFile] };
   private readonly diskReader: DiskReader;
   private readonly scratch: Float64Array;
-  /** a reading in progress: concurrent callers (timer and capture) share it instead of racing on scratch */
+  /** a reading waiting on a remote statfs: concurrent callers (timer and capture) share it, not the scratch row */
   private pending: Promise<void> | null = null;
 
   constructor(opts: HostSamplerOptions) {
@@ -131,23 +130,60 @@ export class HostSampler {
    * A call while a reading is in progress shares that reading.
    */
   sample(now: number = Date.now()): Promise<void> {
-    if (!this.pending) {
-      this.pending = this.read(now).finally(() => {
-        this.pending = null;
-      });
-    }
-    return this.pending;
-  }
-
-  private async read(now: number): Promise<void> {
+    if (this.pending) return this.pending;
     const row = this.scratch;
     row.fill(Number.NaN);
     row[AT] = now;
     const errors: string[] = [];
-    // statfs goes to the thread pool first so it overlaps with the synchronous /proc reads
-    const disks = Promise.allSettled(this.disks.map((d) => this.diskReader.read(d)));
+    // a disk on a local filesystem is answered synchronously; the others go to the thread pool first,
+    // so their statfs overlaps with the synchronous /proc reads below
+    let remote: Promise<void>[] | null = null;
+    for (let i = 0; i < this.disks.length; i++) {
+      const path = this.disks[i]!;
+      try {
+        const local = this.diskReader.readLocal(path);
+        if (local) {
+          this.setDisk(i, local);
+          continue;
+        }
+      } catch (err) {
+        errors.push(`disk ${path}: ${errorMessage(err)}`);
+        continue;
+      }
+      (remote ??= []).push(
+        this.diskReader.read(path).then(
+          (u) => this.setDisk(i, u),
+          (err: unknown) => void errors.push(`disk ${path}: ${errorMessage(err)}`),
+        ),
+      );
+    }
+    this.readProc(row, errors);
+    if (remote === null) {
+      this.finish(row, errors);
+      return DONE;
+    }
+    this.pending = Promise.all(remote).then(() => {
+      this.pending = null;
+      this.finish(row, errors);
+    });
+    return this.pending;
+  }
+
+  private setDisk(i: number, u: DiskUsage): void {
+    const base = FIXED_COLUMNS + i * DISK_COLUMNS;
+    this.scratch[base + DISK_USED_PERCENT] = u.usedPercent;
+    this.scratch[base + DISK_AVAILABLE] = u.availBytes;
+    this.scratch[base + DISK_INODES_PERCENT] = u.inodesUsedPercent ?? Number.NaN;
+  }
+
+  private finish(row: Float64Array, errors: string[]): void {
+    this.lastErrors = errors;
+    this.ring.push(row);
+  }
+
+  private readProc(row: Float64Array, errors: string[]): void {
     try {
-      const { cpu, processesRunning, processesBlocked } = parseStat(this.files.stat.read(), this.files.stat.path);
+      const { cpu, processesRunning, processesBlocked } = parseStat(this.files.stat.read(), this.files.stat.path, { perCpu: false });
       row[CPU_TOTAL] = totalTicks(cpu);
       row[CPU_IDLE] = cpu.idleTicks;
       row[CPU_IOWAIT] = cpu.iowaitTicks;
@@ -176,25 +212,12 @@ export class HostSampler {
     }
     try {
       const [cpu, memory, io] = this.files.psi;
-      [row[PSI_CPU_SOME], row[PSI_CPU_FULL]] = psiColumns(readPsi(cpu));
-      [row[PSI_MEM_SOME], row[PSI_MEM_FULL]] = psiColumns(readPsi(memory));
-      [row[PSI_IO_SOME], row[PSI_IO_FULL]] = psiColumns(readPsi(io));
+      readPsi(cpu, row, PSI_CPU_SOME, PSI_CPU_FULL);
+      readPsi(memory, row, PSI_MEM_SOME, PSI_MEM_FULL);
+      readPsi(io, row, PSI_IO_SOME, PSI_IO_FULL);
     } catch (err) {
       errors.push(errorMessage(err));
     }
-    const settled = await disks;
-    settled.forEach((r, i) => {
-      const base = FIXED_COLUMNS + i * DISK_COLUMNS;
-      if (r.status === 'fulfilled') {
-        row[base + DISK_USED_PERCENT] = r.value.usedPercent;
-        row[base + DISK_AVAILABLE] = r.value.availBytes;
-        row[base + DISK_INODES_PERCENT] = r.value.inodesUsedPercent ?? Number.NaN;
-      } else {
-        errors.push(`disk ${this.disks[i]}: ${errorMessage(r.reason)}`);
-      }
-    });
-    this.lastErrors = errors;
-    this.ring.push(row);
   }
 
   /** Derived samples with time >= sinceMs, oldest first. */

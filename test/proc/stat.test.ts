@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseStat, readStat, type CpuTicks } from '../../src/proc/stat';
 import { assertParseError, procRoot } from './_helpers';
@@ -126,4 +127,21 @@ it('reads the real /proc/stat: one line per online CPU and counters that only gr
   assert.ok(b.cpu.idleTicks >= a.cpu.idleTicks);
   assert.ok((b.contextSwitches ?? 0) >= (a.contextSwitches ?? 0));
   assert.ok((a.bootTimeSeconds ?? 0) > 1_000_000_000);
+});
+
+describe('parseStat with perCpu: false (the host sampler)', () => {
+  const text = readFileSync(`${procRoot()}/stat`, 'utf8');
+  it('keeps the aggregate and the task counts, skips the cpuN lines', () => {
+    const all = parseStat(text);
+    const lean = parseStat(text, '/proc/stat', { perCpu: false });
+    assert.ok(all.cpus.length > 0);
+    assert.deepEqual(lean.cpus, []);
+    assert.deepEqual(lean.cpu, all.cpu);
+    assert.equal(lean.processesRunning, all.processesRunning);
+    assert.equal(lean.processesBlocked, all.processesBlocked);
+    assert.equal(lean.contextSwitches, all.contextSwitches);
+  });
+  it('still rejects a missing aggregate line', () => {
+    assert.throws(() => parseStat('cpu0 1 2 3 4\n', '/proc/stat', { perCpu: false }), /no aggregate "cpu " line/);
+  });
 });
