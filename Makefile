@@ -9,7 +9,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/e2e/*' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.test.ts' | sort)
 TEST_FLAGS ?= --test-reporter=spec
 
-.PHONY: all build check test unit e2e demo bench bench-sample bench-restart clean
+.PHONY: all build check test unit e2e demo bench bench-sample bench-probe bench-restart clean
 all: build
 
 # npm ci when node_modules is missing or older than the lockfile
@@ -43,12 +43,16 @@ test: build unit e2e
 demo: build
 	$(NODE) dist/preflight.js demo
 
-bench: bench-sample bench-restart
+bench: bench-sample bench-probe bench-restart
 
 bench-sample: node_modules/.installed
 	$(NODE) --import tsx bench/sample.ts
 
 # crashes restarted faster than the health-check interval, against real systemd and the BUILT bundle
+# fetch vs node:http for the probe: peak and steady RSS next to an idle node (bench/probe-rss.md)
+bench-probe: node_modules/.installed
+	$(NODE) --import tsx bench/probe-rss.ts
+
 bench-restart: build
 	$(NODE) --import tsx bench/restart-capture.ts
 
