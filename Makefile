@@ -48,11 +48,11 @@ bench: bench-sample bench-probe bench-restart
 bench-sample: node_modules/.installed
 	$(NODE) --import tsx bench/sample.ts
 
-# crashes restarted faster than the health-check interval, against real systemd and the BUILT bundle
 # fetch vs node:http for the probe: peak and steady RSS next to an idle node (bench/probe-rss.md)
 bench-probe: node_modules/.installed
 	$(NODE) --import tsx bench/probe-rss.ts
 
+# crashes restarted faster than the health-check interval, against real systemd and the BUILT bundle
 bench-restart: build
 	$(NODE) --import tsx bench/restart-capture.ts
 
