@@ -37,6 +37,22 @@ function keyAt(text: string, start: number, colon: number, line: number): string
   return key;
 }
 
+/** The value after the colon at `colon` (c.pos is moved there), in bytes when the line says kB. */
+function valueAfter(c: Cursor, colon: number, key: string): number {
+  c.pos = colon + 1;
+  c.blanks();
+  let v = c.uint();
+  if (Number.isNaN(v) || !c.atSeparator) c.fail(key, 'expected an unsigned number');
+  c.blanks();
+  if (!c.atLineEnd) {
+    if (!c.eat('kB')) c.fail(key, 'unknown unit (expected "kB" or none)');
+    c.blanks();
+    if (!c.atLineEnd) c.fail(key, 'unexpected text after the unit');
+    v *= KB;
+  }
+  return v;
+}
+
 export function parseMeminfo(text: string, file = '/proc/meminfo'): Meminfo {
   const c = new Cursor(text, file);
   const values: Record<string, number> = {};
@@ -51,18 +67,7 @@ export function parseMeminfo(text: string, file = '/proc/meminfo'): Meminfo {
     const colon = text.indexOf(':', start);
     if (colon === -1 || colon > end || colon === start) c.fail('key', 'expected "Key: value [kB]"', start);
     const key = keyAt(text, start, colon, line++);
-    c.pos = colon + 1;
-    c.blanks();
-    let v = c.uint();
-    if (Number.isNaN(v) || !c.atSeparator) c.fail(key, 'expected an unsigned number');
-    c.blanks();
-    if (!c.atLineEnd) {
-      if (!c.eat('kB')) c.fail(key, 'unknown unit (expected "kB" or none)');
-      c.blanks();
-      if (!c.atLineEnd) c.fail(key, 'unexpected text after the unit');
-      v *= KB;
-    }
-    values[key] = v;
+    values[key] = valueAfter(c, colon, key);
     c.pos = end + 1; // the line was read to its end: no second search for its newline
   }
   if (text.length === 0) throw new ParseError({ file, field: 'MemTotal' }, 'empty file');
@@ -130,4 +135,42 @@ export function estimateMemAvailableBytes(values: Record<string, number>): numbe
 export function readMeminfo(root = '/proc'): Meminfo {
   const file = `${root}/meminfo`;
   return parseMeminfo(readFileSync(file, 'utf8'), file);
+}
+
+/** The fields the host sampler reads every tick (from `/proc/meminfo`, in bytes). */
+export interface MeminfoSummary {
+  memTotalBytes: number;
+  memAvailableBytes: number;
+  swapTotalBytes?: number;
+  swapFreeBytes?: number;
+}
+
+/** The value of `key` if the file has a line for it (searched, not scanned line by line). */
+function findValue(c: Cursor, key: string): number | undefined {
+  const text = c.text;
+  let at = 0;
+  if (!text.startsWith(`${key}:`)) {
+    const nl = text.indexOf(`\n${key}:`);
+    if (nl === -1) return undefined;
+    at = nl + 1;
+  }
+  return valueAfter(c, at + key.length, key);
+}
+
+/**
+ * The host sampler's per-tick view: four lines found by search instead of the whole file parsed, with
+ * the same validation of the lines it reads. A kernel without MemAvailable (< 3.14) gets the full
+ * parse and its estimate.
+ */
+export function parseMeminfoSummary(text: string, file = '/proc/meminfo'): MeminfoSummary {
+  const c = new Cursor(text, file);
+  const memAvailableBytes = findValue(c, 'MemAvailable');
+  const memTotalBytes = findValue(c, 'MemTotal');
+  if (memAvailableBytes === undefined || memTotalBytes === undefined) return parseMeminfo(text, file);
+  const s: MeminfoSummary = { memTotalBytes, memAvailableBytes };
+  const swapTotal = findValue(c, 'SwapTotal');
+  const swapFree = findValue(c, 'SwapFree');
+  if (swapTotal !== undefined) s.swapTotalBytes = swapTotal;
+  if (swapFree !== undefined) s.swapFreeBytes = swapFree;
+  return s;
 }

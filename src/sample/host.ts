@@ -4,7 +4,7 @@
 // ring, null in the sample, and the reason lands in `lastErrors` for the snapshot's capture.errors.
 import { ProcFile } from '../proc/file';
 import { parseLoadavg } from '../proc/loadavg';
-import { parseMeminfo } from '../proc/meminfo';
+import { parseMeminfoSummary } from '../proc/meminfo';
 import { PSI_UNAVAILABLE, parsePressure, type Pressure } from '../proc/pressure';
 import { parseStat, type CpuTicks } from '../proc/stat';
 import { DiskReader, type DiskUsage } from '../proc/statfs';
@@ -194,7 +194,7 @@ export class HostSampler {
       errors.push(errorMessage(err));
     }
     try {
-      const m = parseMeminfo(this.files.meminfo.read(), this.files.meminfo.path);
+      const m = parseMeminfoSummary(this.files.meminfo.read(), this.files.meminfo.path);
       row[MEM_TOTAL] = m.memTotalBytes;
       row[MEM_AVAILABLE] = m.memAvailableBytes;
       row[SWAP_TOTAL] = m.swapTotalBytes ?? Number.NaN;

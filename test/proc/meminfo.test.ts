@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { estimateMemAvailableBytes, parseMeminfo, readMeminfo } from '../../src/proc/meminfo';
+import { estimateMemAvailableBytes, parseMeminfo, parseMeminfoSummary, readMeminfo } from '../../src/proc/meminfo';
 import { assertParseError, procRoot } from './_helpers';
 
 const KB = 1024;
@@ -137,5 +138,38 @@ describe('malformed /proc/meminfo', () => {
   ];
   for (const { name, input, want } of inline) {
     it(name, () => assertParseError(() => parseMeminfo(input), { ...want, file: '/proc/meminfo' }));
+  }
+});
+
+describe('parseMeminfoSummary (the sampler reads four lines by search)', () => {
+  const roots = [
+    { name: 'real capture', root: procRoot() },
+    { name: 'pre-3.14 (no MemAvailable): falls back to the full parse and its estimate', root: procRoot('meminfo-no-memavailable') },
+    { name: 'early 2.6', root: procRoot('meminfo-2.6.9') },
+  ];
+  for (const { name, root } of roots) {
+    it(`agrees with parseMeminfo: ${name}`, () => {
+      const text = readFileSync(`${root}/meminfo`, 'utf8');
+      const full = parseMeminfo(text);
+      const s = parseMeminfoSummary(text);
+      assert.deepEqual(
+        [s.memTotalBytes, s.memAvailableBytes, s.swapTotalBytes, s.swapFreeBytes],
+        [full.memTotalBytes, full.memAvailableBytes, full.swapTotalBytes, full.swapFreeBytes],
+      );
+    });
+  }
+  const cases = [
+    { name: 'first line', input: 'MemTotal: 2 kB\nMemAvailable: 1 kB\n', want: { memTotalBytes: 2048, memAvailableBytes: 1024 } },
+    { name: 'a key that only starts like another is not it', input: 'MemTotalX: 9 kB\nMemTotal: 2 kB\nMemFree: 1 kB\nMemAvailable: 1 kB\n', want: { memTotalBytes: 2048, memAvailableBytes: 1024 } },
+    { name: 'swap lines kept', input: 'MemTotal: 2 kB\nMemAvailable: 1 kB\nSwapTotal: 4 kB\nSwapFree: 3 kB\n', want: { memTotalBytes: 2048, memAvailableBytes: 1024, swapTotalBytes: 4096, swapFreeBytes: 3072 } },
+  ];
+  for (const c of cases) it(c.name, () => assert.deepEqual({ ...parseMeminfoSummary(c.input) }, c.want));
+  const bad = [
+    { name: 'a malformed line it reads', input: 'MemTotal: 2 kB\nMemAvailable: x kB\n', want: { line: 2, field: 'MemAvailable' } },
+    { name: 'a wrong unit', input: 'MemTotal: 2 MB\nMemAvailable: 1 kB\n', want: { line: 1, field: 'MemTotal' } },
+    { name: 'no MemTotal at all', input: 'MemAvailable: 1 kB\nMemFree: 1 kB\n', want: { field: 'MemTotal' } },
+  ];
+  for (const { name, input, want } of bad) {
+    it(`rejects ${name}`, () => assertParseError(() => parseMeminfoSummary(input), { ...want, file: '/proc/meminfo' }));
   }
 });
