@@ -9,7 +9,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/e2e/*' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.test.ts' | sort)
 TEST_FLAGS ?= --test-reporter=spec
 
-.PHONY: all build check test unit e2e demo bench bench-sample clean
+.PHONY: all build check test unit e2e demo bench bench-sample bench-detection bench-capture bench-rss clean
 all: build
 
 # npm ci when node_modules is missing or older than the lockfile
@@ -43,10 +43,21 @@ demo: build
 	@echo "preflight sample --watch (a few seconds; the recorder demo replaces this)"
 	-timeout 5 $(NODE) dist/preflight.js sample --watch
 
-bench: bench-sample
+bench: bench-sample bench-detection bench-capture bench-rss
 
 bench-sample: node_modules/.installed
 	$(NODE) --import tsx bench/sample.ts
+
+# detection and rss run the BUILT bundle as `preflight start`; capture runs src/ in-process (and in the
+# real-systemd sandbox when root)
+bench-detection: build
+	$(NODE) --import tsx bench/detection.ts
+
+bench-capture: node_modules/.installed
+	$(NODE) --import tsx bench/capture.ts
+
+bench-rss: build
+	$(NODE) --import tsx bench/rss.ts
 
 clean:
 	rm -rf dist
