@@ -217,7 +217,7 @@ function report(m: Measurement): Record<string, number> {
   console.log(`${m.where}: ${m.processes} processes in /proc; ${ROUNDS} interleaved rounds per part/floor, ${CAPTURE_ROUNDS} captures`);
   printTable([
     ['variant', 'wall med ms', 'wall p90 ms', 'cpu med ms', 'child cpu mean ms', 'last run saw'],
-    ...m.rows.map((r) => [r.name, ms(median(r.wall)), ms(quantile(r.wall, 0.9)), ms(median(r.cpu)), ms(mean(r.childCpu)), r.note.slice(0, 110)]),
+    ...m.rows.map((r) => [r.name, ms(median(r.wall)), ms(quantile(r.wall, 0.9)), ms(median(r.cpu)), ms(mean(r.childCpu)), r.note.slice(0, 90)]),
     [`capture minus the ${gap} ms scan gap`, ms(median(cap.wall) - gap), ms(quantile(cap.wall, 0.9) - gap), '', '', ''],
   ]);
   const floorCpu = median(by('floor: 3x spawn true, parallel').cpu) + 2 * median(by('floor: /proc scan (readdir + stat)').cpu);
