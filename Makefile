@@ -9,7 +9,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/e2e/*' | sort)
 E2E_TESTS = $(shell find test/e2e -name '*.test.ts' | sort)
 TEST_FLAGS ?= --test-reporter=spec
 
-.PHONY: all build check test unit e2e demo bench bench-sample bench-probe bench-restart clean
+.PHONY: all build check test unit e2e demo bench bench-sample bench-probe bench-restart bench-detection bench-capture bench-rss clean
 all: build
 
 # npm ci when node_modules is missing or older than the lockfile
@@ -43,7 +43,7 @@ test: build unit e2e
 demo: build
 	$(NODE) dist/preflight.js demo
 
-bench: bench-sample bench-probe bench-restart
+bench: bench-sample bench-probe bench-detection bench-capture bench-rss bench-restart
 
 bench-sample: node_modules/.installed
 	$(NODE) --import tsx bench/sample.ts
@@ -55,6 +55,17 @@ bench-probe: node_modules/.installed
 # crashes restarted faster than the health-check interval, against real systemd and the BUILT bundle
 bench-restart: build
 	$(NODE) --import tsx bench/restart-capture.ts
+
+# detection and rss run the BUILT bundle as `preflight start`; capture runs src/ in-process (and in the
+# real-systemd sandbox when root)
+bench-detection: build
+	$(NODE) --import tsx bench/detection.ts
+
+bench-capture: node_modules/.installed
+	$(NODE) --import tsx bench/capture.ts
+
+bench-rss: build
+	$(NODE) --import tsx bench/rss.ts
 
 clean:
 	rm -rf dist
