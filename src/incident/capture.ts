@@ -9,7 +9,7 @@ import { readBootId, readHostname, readOsRelease } from '../proc/sys-kernel';
 import { readUptime } from '../proc/uptime';
 import type { ProcessInfo, ProcessTable } from '../sample/procs';
 import { readKernelJournal, readUnitJournal, type JournalEntry } from '../systemd/journal';
-import { classifyKernelLine } from '../systemd/kernel';
+import { KERNEL_GREP, classifyKernelLine } from '../systemd/kernel';
 import { showUnits, type UnitState } from '../systemd/unit';
 import { errorMessage } from '../util/errors';
 import { sleep } from '../util/time';
@@ -137,7 +137,7 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
         return r.entries.map(journalLine);
       }, (e: unknown) => fail('journal')(e) ?? [])
     : Promise.resolve([]);
-  const kernelP: Promise<SnapshotKernelLine[]> = readKernelJournal({ ...common, maxBytes: CAPTURE_LIMITS.kernelBytes }).then(
+  const kernelP: Promise<SnapshotKernelLine[]> = readKernelJournal({ ...common, maxBytes: CAPTURE_LIMITS.kernelBytes, grep: KERNEL_GREP }).then(
     (r) => {
       if (!r.ok) {
         errors.push({ part: 'kernel', reason: r.reason });

@@ -214,8 +214,8 @@ export function journalctlUnitArgs(unit: string, opts: { since: Date; lines: num
   return args;
 }
 
-export function journalctlKernelArgs(opts: { since: Date; lines: number }): string[] {
-  return ['-k', ...baseArgs(opts.since, opts.lines)];
+export function journalctlKernelArgs(opts: { since: Date; lines: number; grep?: string }): string[] {
+  return ['-k', ...baseArgs(opts.since, opts.lines), ...(opts.grep === undefined ? [] : ['--grep', opts.grep])];
 }
 
 /**
@@ -237,6 +237,9 @@ function problem(kind: 'permission' | 'no-journal', stderr: string, command: str
   return { ok: false, kind, reason, command };
 }
 
+/** journalctl built without PCRE2 refuses --grep with this (src/journal/journalctl.c). */
+const NO_GREP = /without pattern matching support/;
+
 async function readJournal(args: string[], opts: JournalReadOptions): Promise<JournalRead> {
   const file = opts.journalctl ?? 'journalctl';
   const command = describeCommand(file, args);
@@ -245,6 +248,12 @@ async function readJournal(args: string[], opts: JournalReadOptions): Promise<Jo
       timeoutMs: opts.timeoutMs,
       maxBytes: opts.maxBytes,
       env: { ...process.env, LC_ALL: 'C' },
+    }).catch((err: unknown) => {
+      // --grep with no match exits 1 and says nothing (journalctl 252): that is an empty answer
+      if (args.includes('--grep') && err instanceof CommandError && err.exitCode === 1 && err.stderr === '') {
+        return { stdout: '', stderr: '', truncated: false, durationMs: 0 };
+      }
+      throw err;
     });
     // a permission hint with exit 0 means "only your own lines": for a system unit that is none of them
     const said = classifyJournalStderr(r.stderr);
@@ -291,8 +300,20 @@ export async function readUnitJournal(
   return Array.isArray(args) ? readJournal(args, opts) : args;
 }
 
-/** The kernel's lines (this boot) since `since`, in time order; the newest `lines` (default 2000) at most. */
-export async function readKernelJournal(opts: JournalReadOptions & { lines?: number }): Promise<JournalRead> {
-  const args = argsOrUnavailable(() => journalctlKernelArgs({ since: opts.since, lines: opts.lines ?? 2000 }), 'journalctl');
-  return Array.isArray(args) ? readJournal(args, opts) : args;
+/**
+ * The kernel's lines (this boot) since `since`, in time order; the newest `lines` (default 2000) at most.
+ * With `grep` (a PCRE2 pattern, e.g. KERNEL_GREP) only matching lines, so the cap is spent on them; a
+ * journalctl built without pattern support is asked again without it.
+ */
+export async function readKernelJournal(opts: JournalReadOptions & { lines?: number; grep?: string }): Promise<JournalRead> {
+  const build = (grep: string | undefined) =>
+    argsOrUnavailable(() => journalctlKernelArgs({ since: opts.since, lines: opts.lines ?? 2000, ...(grep === undefined ? {} : { grep }) }), 'journalctl');
+  const args = build(opts.grep);
+  if (!Array.isArray(args)) return args;
+  const r = await readJournal(args, opts);
+  if (!r.ok && opts.grep !== undefined && NO_GREP.test(r.reason)) {
+    const plain = build(undefined);
+    return Array.isArray(plain) ? readJournal(plain, opts) : plain;
+  }
+  return r;
 }

@@ -48,6 +48,13 @@ const KERNEL_RULES: ReadonlyArray<readonly [KernelEventKind, RegExp]> = [
   ['io_error', /(?:^|: )[a-zA-Z/ ]*\berror, dev \S+, sector \d+|^Buffer I\/O error on dev /],
 ];
 
+/**
+ * A coarse PCRE2 prefilter for `journalctl -k --grep`: a superset of KERNEL_RULES, so journalctl's line
+ * cap is spent on candidates instead of a noisy kernel's chatter (classifyKernelLine still decides).
+ */
+export const KERNEL_GREP =
+  'oom-kill:|invoked oom-killer|Killed process|memory: usage|Memory cgroup|killed as a result of limit|blocked for more than|segfault at|general protection fault|-fs error|-fs critical|-fs \\(|Aborting journal|XFS \\(|BTRFS (error|critical)|error, dev |Buffer I/O error';
+
 /** What this kernel line is about, or null when it is none of the kinds preflight looks for. */
 export function classifyKernelLine(message: string): KernelEventKind | null {
   const m = message.trim();

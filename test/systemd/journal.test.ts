@@ -14,6 +14,7 @@ import {
   readUnitJournal,
   type JournalEntry,
 } from '../../src/systemd/journal';
+import { KERNEL_GREP } from '../../src/systemd/kernel';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'cmd');
 const fixture = (name: string): string => fs.readFileSync(path.join(FIXTURES, name), 'utf8');
@@ -223,4 +224,42 @@ describe('journalFilesPresent', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('readKernelJournal with --grep (fake journalctl scripts, the real exit codes of journalctl 252)', () => {
+  const since = new Date(0);
+  const line = JSON.stringify({ __REALTIME_TIMESTAMP: '1764041000000000', PRIORITY: '3', MESSAGE: 'Out of memory: Killed process 7 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB' });
+  const cases = [
+    {
+      name: 'no match: exit 1, nothing on stderr, is an empty answer',
+      script: `case "$*" in *--grep*) exit 1;; esac; echo '${line}'`,
+      want: { ok: true, entries: 0 },
+    },
+    {
+      name: 'a journalctl without pattern support is asked again without --grep',
+      script: `case "$*" in *--grep*) echo 'Compiled without pattern matching support' >&2; exit 1;; esac; echo '${line}'`,
+      want: { ok: true, entries: 1 },
+    },
+    {
+      name: 'a match',
+      script: `case "$*" in *--grep*) echo '${line}';; esac`,
+      want: { ok: true, entries: 1 },
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-grep-test-'));
+      try {
+        const bin = path.join(dir, 'journalctl');
+        fs.writeFileSync(bin, `#!/bin/sh\n${c.script}\n`, { mode: 0o755 });
+        fs.mkdirSync(path.join(dir, 'journal', 'm'), { recursive: true });
+        fs.writeFileSync(path.join(dir, 'journal', 'm', 'system.journal'), '');
+        const r = await readKernelJournal({ since, timeoutMs: 5000, maxBytes: 1 << 16, grep: KERNEL_GREP, journalctl: bin, journalRoots: [path.join(dir, 'journal')] });
+        assert.equal(r.ok, c.want.ok, r.ok ? '' : r.reason);
+        assert.equal(r.ok ? r.entries.length : -1, c.want.entries);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { parseJournalJson } from '../../src/systemd/journal';
-import { classifyKernelLine, collectOomKills, parseOomKill, unitOwnsCgroup, type KernelEventKind, type OomKillInfo } from '../../src/systemd/kernel';
+import { KERNEL_GREP, classifyKernelLine, collectOomKills, parseOomKill, unitOwnsCgroup, type KernelEventKind, type OomKillInfo } from '../../src/systemd/kernel';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'cmd');
 const kernelEntries = parseJournalJson(fs.readFileSync(path.join(FIXTURES, 'journalctl-kernel-oom.json'), 'utf8'), {
@@ -182,4 +182,31 @@ describe('unitOwnsCgroup', () => {
     { name: 'root matches only root', unit: '/', memcg: '/system.slice', want: false },
   ];
   for (const c of cases) test(c.name, () => assert.equal(unitOwnsCgroup(c.unit, c.memcg), c.want));
+});
+
+describe('KERNEL_GREP (the journalctl prefilter) keeps every line classifyKernelLine keeps', () => {
+  const grep = new RegExp(KERNEL_GREP);
+  const lines = [
+    ...kernelEntries.map((e) => e.message),
+    'Out of memory: Killed process 1806845 (python) total-vm:5082240kB, anon-rss:2044904kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:4500kB oom_score_adj:0',
+    'Task in /system.slice/x.service killed as a result of limit of /system.slice/x.service',
+    'INFO: task kworker/0:1:123 blocked for more than 120 seconds.',
+    'node[4242]: segfault at 0 ip 00007f sp 00007ffc error 4 in node[400000+2000000]',
+    'traps: node[4242] general protection fault ip:7f sp:7ffc error:0 in libc.so.6',
+    'EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0',
+    'EXT4-fs (sda1): Remounting filesystem read-only',
+    'Aborting journal on device sda1-8.',
+    'XFS (dm-0): metadata I/O error in "xfs_imap_to_bp+0x5d/0x100" at daddr 0x1 len 32 error 5',
+    'BTRFS error (device sda2): bdev /dev/sda2 errs: wr 1, rd 0, flush 0, corrupt 0, gen 0',
+    'blk_update_request: I/O error, dev sda, sector 12345 op 0x0:(READ) flags 0x0 phys_seg 1 prio class 0',
+    'Buffer I/O error on dev sda1, logical block 0, async page read',
+    V2_SUMMARY,
+    V2_KILLED,
+  ];
+  for (const l of lines.filter((x) => classifyKernelLine(x) !== null)) {
+    test(l.slice(0, 60), () => assert.match(l, grep));
+  }
+  test('and drops the chatter', () => {
+    assert.doesNotMatch('usb 1-1: new high-speed USB device number 2 using xhci_hcd', grep);
+  });
 });
