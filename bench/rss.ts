@@ -12,7 +12,7 @@
 // asserted): at 100 services, steady within idle + 15 MiB and peak within idle + 25 MiB.
 //
 //   make bench-rss                  BENCH_RSS_SECONDS=30 (default) per run
-//   BENCH_RSS_NODE_OPTIONS='--max-semi-space-size=1' make bench-rss      NODE_OPTIONS for the daemon only
+//   BENCH_RSS_NODE_OPTIONS='' make bench-rss      NODE_OPTIONS for the daemon only (default: the unit's NODE_FLAGS)
 //     (only the V8 flags node allows there: --max-semi-space-size, --max-old-space-size, --jitless, ...)
 //   BENCH_RSS_V8_FLAGS='--no-opt' make bench-rss      v8.setFlagsFromString() in a --require'd file, before
 //     the bundle loads: what the daemon itself could do at startup (any V8 flag that still acts after boot)
@@ -22,13 +22,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { NODE_FLAGS } from '../src/commands/unit';
 import { freePort } from '../test/daemon/_helpers';
 import { PreflightProcess, TestService, waitFor, type Mode } from '../test/e2e/daemon';
 import { machineLine, median, printTable, sleep } from './stats';
 
 const SECONDS = Number(process.env.BENCH_RSS_SECONDS ?? 30);
 const COUNTS = (process.env.BENCH_RSS_SERVICES ?? '10,100').split(',').map(Number);
-const NODE_OPTIONS = process.env.BENCH_RSS_NODE_OPTIONS ?? '';
+/** By default the daemon runs with the node flags of the unit `preflight unit` prints (as installed). */
+const NODE_OPTIONS = process.env.BENCH_RSS_NODE_OPTIONS ?? NODE_FLAGS.join(' ');
 const V8_FLAGS = process.env.BENCH_RSS_V8_FLAGS ?? '';
 /** Each service's health-check interval in seconds (spread over +-10%); 1 s is a stress load of 100 checks/s at 100 services. */
 const INTERVAL = Number(process.env.BENCH_RSS_INTERVAL ?? 1);

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import {
   INSTALL_PATH,
   MEMORY_MAX,
+  NODE_FLAGS,
   STATE_DIR,
   buildUnitFile,
   hiddenLocation,
@@ -154,9 +155,9 @@ describe('buildUnitFile', () => {
     }
   });
 
-  test('ExecStart: node, the script, start, --config, all absolute', () => {
+  test('ExecStart: node, its flags, the script, start, --config, all absolute', () => {
     const argv = splitExec(only(ds, 'Service', 'ExecStart'));
-    assert.deepEqual(argv, ['/usr/bin/node', INSTALL_PATH, 'start', '--config', '/etc/preflight.yaml']);
+    assert.deepEqual(argv, ['/usr/bin/node', '--max-semi-space-size=1', INSTALL_PATH, 'start', '--config', '/etc/preflight.yaml']);
   });
 
   test('MemoryMax is a size systemd reads, between the measured RSS and 1 GiB', () => {
@@ -168,24 +169,24 @@ describe('buildUnitFile', () => {
 
   test('without a config: no --config', () => {
     const argv = splitExec(only(parseUnit(buildUnitFile({ node: '/usr/bin/node', script: INSTALL_PATH })), 'Service', 'ExecStart'));
-    assert.deepEqual(argv, ['/usr/bin/node', INSTALL_PATH, 'start']);
+    assert.deepEqual(argv, ['/usr/bin/node', ...NODE_FLAGS, INSTALL_PATH, 'start']);
   });
 
   const awkward: Array<{ name: string; input: UnitSpec; want: string[] }> = [
     {
       name: 'spaces in every path',
       input: { node: '/opt/node js/bin/node', script: '/srv/pre flight/preflight.js', config: '/etc/pre flight/preflight.yaml' },
-      want: ['/opt/node js/bin/node', '/srv/pre flight/preflight.js', 'start', '--config', '/etc/pre flight/preflight.yaml'],
+      want: ['/opt/node js/bin/node', ...NODE_FLAGS, '/srv/pre flight/preflight.js', 'start', '--config', '/etc/pre flight/preflight.yaml'],
     },
     {
       name: 'quotes, backslash, % and $',
       input: { node: '/usr/bin/node', script: '/srv/a"b\\c/preflight.js', config: "/etc/100%/$HOME/it's.yaml" },
-      want: ['/usr/bin/node', '/srv/a"b\\c/preflight.js', 'start', '--config', "/etc/100%/$HOME/it's.yaml"],
+      want: ['/usr/bin/node', ...NODE_FLAGS, '/srv/a"b\\c/preflight.js', 'start', '--config', "/etc/100%/$HOME/it's.yaml"],
     },
     {
       name: 'non-ASCII',
       input: { node: '/usr/bin/node', script: '/srv/préflight/preflight.js', config: '/etc/préflight.yaml' },
-      want: ['/usr/bin/node', '/srv/préflight/preflight.js', 'start', '--config', '/etc/préflight.yaml'],
+      want: ['/usr/bin/node', ...NODE_FLAGS, '/srv/préflight/preflight.js', 'start', '--config', '/etc/préflight.yaml'],
     },
   ];
   for (const c of awkward) {

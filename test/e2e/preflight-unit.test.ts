@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Snapshot } from '../../src/incident/snapshot';
+import { NODE_FLAGS } from '../../src/commands/unit';
 import { run } from '../../src/util/exec';
 import { INSTALLED_BUNDLE, INSTALLED_CONFIG, STATE_DIR, installPreflightUnit, type InstalledPreflight } from './preflight-unit';
 import { Sandbox, flakyUnit, groupId, httpGet, sandboxUnavailable, until } from './sandbox';
@@ -79,7 +80,7 @@ describe('preflight unit (its own system user), installed into real systemd', ()
   test('preflight unit warns about nothing for a documented install', opts, () => {
     assert.equal(pf.unitStderr, '');
     assert.match(pf.unitText, /^User=preflight$/m);
-    assert.match(pf.unitText, /^ExecStart=\S+ "\/srv\/pre flight\/preflight\.js" start --config "\/srv\/pre flight\/preflight\.yaml"$/m);
+    assert.match(pf.unitText, /^ExecStart=\S+ --max-semi-space-size=1 "\/srv\/pre flight\/preflight\.js" start --config "\/srv\/pre flight\/preflight\.yaml"$/m);
   });
 
   test('systemd-analyze verify accepts it', opts, (t) => {
@@ -98,7 +99,7 @@ describe('preflight unit (its own system user), installed into real systemd', ()
     assert.equal(p.uid, pf.user?.uid);
     assert.notEqual(p.uid, 0);
     if (JOURNAL_GID !== undefined) assert.ok(p.gids.includes(JOURNAL_GID), `groups ${p.gids.join(',')}`);
-    assert.deepEqual(p.argv, [process.execPath, INSTALLED_BUNDLE, 'start', '--config', INSTALLED_CONFIG]);
+    assert.deepEqual(p.argv, [process.execPath, ...NODE_FLAGS, INSTALLED_BUNDLE, 'start', '--config', INSTALLED_CONFIG]);
     assert.equal(fs.statSync(pf.hostSnapshotDir).uid, p.uid, 'StateDirectory= owned by the service user');
   });
 
