@@ -48,13 +48,21 @@ done
 lock_cache "$wrapper"
 
 started=$SECONDS
-version=''
-while IFS='|' read -r _ v src; do
-  v=${v// /}
-  [[ $v == 18.* ]] || continue
-  [[ $src == *' bookworm/'* || $src == *' bookworm-'*/* ]] || continue
-  if [[ -z $version ]] || dpkg --compare-versions "$v" gt "$version"; then version=$v; fi
-done < <(apt-cache madison nodejs 2>/dev/null || true)
+newest_18() {
+  version=''
+  while IFS='|' read -r _ v src; do
+    v=${v// /}
+    [[ $v == 18.* ]] || continue
+    [[ $src == *' bookworm/'* || $src == *' bookworm-'*/* ]] || continue
+    if [[ -z $version ]] || dpkg --compare-versions "$v" gt "$version"; then version=$v; fi
+  done < <(apt-cache madison nodejs 2>/dev/null || true)
+}
+newest_18
+# a fresh machine (CI) may have no package lists yet, or stale ones: fetch them once and look again
+if [[ -z $version ]]; then
+  timeout 180 apt-get update -q >/dev/null 2>&1 || true
+  newest_18
+fi
 [[ -n $version ]] || cannot "apt-cache madison nodejs lists no 18.x from Debian 12 (bookworm): add bookworm to apt's sources or run apt-get update"
 
 arch=$(dpkg --print-architecture)
@@ -103,7 +111,16 @@ if ! (cd "$tmp" && timeout 300 apt-get -q -o APT::Sandbox::User=root -o Acquire:
   why=${why#E: }
   [[ -n $why ]] || why='apt-get download timed out after 300 s'
   hint=''
-  [[ $why != *' 404 '* ]] || hint=' (the mirror dropped that version: run apt-get update)'
+  if [[ $why == *' 404 '* ]]; then
+    # stale package lists name a version the mirror dropped: fetch the lists once, then start over
+    if [[ -z ${PREFLIGHT_NODE18_RETRIED:-} ]]; then
+      timeout 180 apt-get update -q >/dev/null 2>&1 || true
+      rm -rf "$tmp"
+      exec 9>&-
+      PREFLIGHT_NODE18_RETRIED=1 exec "$0" "$@"
+    fi
+    hint=' (the mirror dropped that version, even after apt-get update)'
+  fi
   cannot "cannot download Debian's nodejs $version from the apt mirror: $why$hint"
 fi
 
