@@ -1,6 +1,7 @@
 // Memory of the running daemon: the BUILT bundle as `preflight start` (make build first; make bench-rss
 // does) watching 10, then 100 services, each a TestService endpoint on 127.0.0.1 served by this process,
-// probed every ~1 s (each service's interval is spread over 0.9-1.1 s, so checks do not line up), host
+// probed every ~10 s, three times the default rate (each service's interval is spread over +-10%, so
+// checks do not line up; BENCH_RSS_INTERVAL=1 is a stress load of 100 checks/s at 100 services), host
 // samples every 1 s, rings of 30, the API listening on loopback. Along the run services fail and recover
 // (a 503, a hang past the timeout, a wrong body; one at a time every 3 s, and a tenth of them at once
 // halfway), so captures, snapshot writes and recovery rewrites happen while memory is read.
@@ -11,13 +12,13 @@
 // stacks vs mapped files such as node's own binary) at the steady point. Goals (README, measured here, not
 // asserted): at 100 services, steady within idle + 15 MiB and peak within idle + 25 MiB.
 //
-//   make bench-rss                  BENCH_RSS_SECONDS=30 (default) per run
+//   make bench-rss                  BENCH_RSS_SECONDS=60 (default) per run
 //   BENCH_RSS_NODE_OPTIONS='' make bench-rss      NODE_OPTIONS for the daemon only (default: the unit's NODE_FLAGS)
 //     (only the V8 flags node allows there: --max-semi-space-size, --max-old-space-size, --jitless, ...)
 //   BENCH_RSS_V8_FLAGS='--no-opt' make bench-rss      v8.setFlagsFromString() in a --require'd file, before
 //     the bundle loads: what the daemon itself could do at startup (any V8 flag that still acts after boot)
 //   BENCH_RSS_SERVICES=10,100,200 make bench-rss
-//   BENCH_RSS_INTERVAL=10 make bench-rss   health-check interval per service (default 1 s: 100 checks/s at 100 services)
+//   BENCH_RSS_INTERVAL=1 make bench-rss   health-check interval per service (default 10 s; 1 s = 100 checks/s at 100 services)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,13 +28,13 @@ import { freePort } from '../test/daemon/_helpers';
 import { PreflightProcess, TestService, waitFor, type Mode } from '../test/e2e/daemon';
 import { machineLine, median, printTable, sleep } from './stats';
 
-const SECONDS = Number(process.env.BENCH_RSS_SECONDS ?? 30);
+const SECONDS = Number(process.env.BENCH_RSS_SECONDS ?? 60);
 const COUNTS = (process.env.BENCH_RSS_SERVICES ?? '10,100').split(',').map(Number);
 /** By default the daemon runs with the node flags of the unit `preflight unit` prints (as installed). */
 const NODE_OPTIONS = process.env.BENCH_RSS_NODE_OPTIONS ?? NODE_FLAGS.join(' ');
 const V8_FLAGS = process.env.BENCH_RSS_V8_FLAGS ?? '';
 /** Each service's health-check interval in seconds (spread over +-10%); 1 s is a stress load of 100 checks/s at 100 services. */
-const INTERVAL = Number(process.env.BENCH_RSS_INTERVAL ?? 1);
+const INTERVAL = Number(process.env.BENCH_RSS_INTERVAL ?? 10);
 const STEADY_WINDOW_MS = 10_000;
 const SAMPLE_MS = 200;
 const MIB = 1024; // status fields are in kB
@@ -119,7 +120,7 @@ async function runDaemon(n: number, cleanups: Array<() => void>, alongside?: () 
       'journal_lines: 100',
       `listen: "127.0.0.1:${apiPort}"`,
       'services:',
-      // interval 0.9-1.1 s: "1 s with jitter", so the checks drift apart as they would in production
+      // interval spread over +-10%, so the checks drift apart as they would in production
       ...services.flatMap((s, i) => [`  - name: s${i}`, `    health_url: ${s.url}`, `    interval_seconds: ${(INTERVAL * (0.9 + (0.2 * i) / Math.max(1, n - 1))).toFixed(3)}`]),
     ];
     const config = path.join(dir, 'preflight.yaml');
@@ -227,7 +228,7 @@ async function main(): Promise<void> {
   }
   if (!idleMem) throw new Error('the idle node was not measured');
 
-  console.log(`daemon memory: the built bundle, ${SECONDS} s per run, /proc/<pid>/status every ${SAMPLE_MS} ms; steady = median VmRSS of the last ${STEADY_WINDOW_MS / 1000} s, peak = VmHWM`);
+  console.log(`daemon memory: the built bundle, each service checked every ~${INTERVAL} s, ${SECONDS} s per run, /proc/<pid>/status every ${SAMPLE_MS} ms; steady = median VmRSS of the last ${STEADY_WINDOW_MS / 1000} s, peak = VmHWM`);
   const flags = [NODE_OPTIONS && `daemon NODE_OPTIONS=${NODE_OPTIONS}`, V8_FLAGS && `daemon v8.setFlagsFromString(${V8_FLAGS})`].filter(Boolean);
   console.log([machineLine(), ...flags].join('; '));
   console.log('');
