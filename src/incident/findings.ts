@@ -27,7 +27,7 @@
 import type { HostSample } from '../sample/host';
 import { capMessage } from '../systemd/journal';
 import { classifyKernelLine, collectOomKills, parseOomKill, unitOwnsCgroup, type KernelEventKind, type OomKill } from '../systemd/kernel';
-import { parseSystemctlShow, type UnitState } from '../systemd/unit';
+import { unitFrom, type UnitState } from '../systemd/unit';
 import {
   CLD_CODES,
   exitStatusName,
@@ -120,13 +120,8 @@ interface Context {
 // Small helpers
 
 function unitStateOf(props: Record<string, string> | null): UnitState | null {
-  if (props === null) return null;
-  // one definition of what a property value means ([not set], 2^64-1, ...): systemd/unit.ts's parser
-  const text = Object.entries(props)
-    .filter(([k, v]) => !k.includes('=') && !k.includes('\n') && !v.includes('\n'))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('\n');
-  return parseSystemctlShow(text)[0] ?? { id: '', properties: props };
+  // one definition of what a property value means ([not set], 2^64-1, ...): systemd/unit.ts's
+  return props === null ? null : unitFrom(props);
 }
 
 const clean = (message: string): string => capMessage(message.trim().replace(/\s+/g, ' '), MAX_LINE_CHARS);

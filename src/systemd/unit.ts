@@ -99,7 +99,8 @@ function pid(v: string | undefined): number | undefined {
   return n === undefined || n <= 0 ? undefined : n;
 }
 
-function unitFrom(properties: Record<string, string>): UnitState {
+/** A unit's typed state from its raw `systemctl show` properties (as a snapshot keeps them). */
+export function unitFrom(properties: Record<string, string>): UnitState {
   const p = properties;
   const u: UnitState = { id: p.Id ?? '', properties };
   const set = <K extends keyof UnitState>(k: K, v: UnitState[K] | undefined): void => {
