@@ -72,6 +72,10 @@ class Sampler {
       if (s) this.samples.push(s);
     }, SAMPLE_MS);
   }
+  /** Stop sampling without a result (a run that failed). */
+  cancel(): void {
+    clearInterval(this.timer);
+  }
   /** Stop; steady = median of the last STEADY_WINDOW_MS, peak = the last VmHWM read. */
   stop(): { steady: number; peak: number; anon: number; file: number; n: number } {
     clearInterval(this.timer);
@@ -106,6 +110,7 @@ async function runDaemon(n: number, cleanups: Array<() => void>, alongside?: () 
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const services: TestService[] = [];
   let pf: PreflightProcess | undefined;
+  let sampler: Sampler | undefined;
   const timers: NodeJS.Timeout[] = [];
   try {
     for (let i = 0; i < n; i++) services.push(await new TestService().start());
@@ -136,7 +141,7 @@ async function runDaemon(n: number, cleanups: Array<() => void>, alongside?: () 
     const daemon = pf;
     const pid = pf.child.pid;
     if (pid === undefined) throw new Error('preflight did not start');
-    const sampler = new Sampler(pid);
+    sampler = new Sampler(pid);
     await waitFor('a first check of every service', 15_000, () => {
       if (daemon.child.exitCode !== null) throw new Error(`preflight exited: ${daemon.output}`);
       return services.every((s) => s.hits >= 1);
@@ -167,6 +172,7 @@ async function runDaemon(n: number, cleanups: Array<() => void>, alongside?: () 
     );
     await sleep(SECONDS * 1000);
     const mem = sampler.stop();
+    sampler = undefined;
     const cpuSeconds = cpuSecondsOf(pid);
     for (const t of timers) clearTimeout(t);
     const stopped = await pf.stop();
@@ -191,6 +197,7 @@ async function runDaemon(n: number, cleanups: Array<() => void>, alongside?: () 
       cpuSeconds,
     };
   } finally {
+    sampler?.cancel();
     for (const t of timers) clearTimeout(t);
     await pf?.stop();
     for (const s of services) await s.close();
@@ -225,6 +232,7 @@ async function main(): Promise<void> {
     }
   } finally {
     idle?.kill('SIGKILL');
+    if (!idleMem) idleSampler?.cancel();
   }
   if (!idleMem) throw new Error('the idle node was not measured');
 
@@ -262,5 +270,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error(err);
-  process.exitCode = 1;
+  // a run that failed half way may leave a sampling timer behind: do not wait on it
+  process.exit(1);
 });
