@@ -13,8 +13,7 @@ import { SERVICE_NAME } from '../config/config';
 import { FileError, writeFileAtomic } from '../util/atomic';
 import { ParseError, errnoCode, errorMessage, quote } from '../util/errors';
 import { mapLimit } from '../util/exec';
-
-export const SNAPSHOT_SCHEMA = 'preflight.snapshot/1';
+import { SNAPSHOT_SCHEMA } from './snapshot';
 
 /**
  * A snapshot id: the snapshot's UTC time with `:` made filesystem-safe, plus `-N` when several
@@ -45,7 +44,7 @@ const OPEN_IN_STORE = fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK;
 
 /** The part of a `preflight.snapshot/1` document the store relies on (src/incident/snapshot.ts owns the rest). */
 export interface StoredSnapshot {
-  schema: 'preflight.snapshot/1';
+  schema: typeof SNAPSHOT_SCHEMA;
   id: string;
   service: string;
   trigger: string;
