@@ -33,6 +33,8 @@ const U_MEMORY = 1;
 const U_TASKS = 2;
 const U_RESTARTS = 3;
 const UNIT_COLUMNS = 4;
+/** A host reading younger than this serves a capture as its sample at the failure. */
+const FRESH_SAMPLE_MS = 1000;
 /** NRestarts remembered per service across incidents (restart-loop finding). */
 const RESTART_HISTORY = 10;
 
@@ -70,6 +72,9 @@ interface ServiceRuntime {
   incidentsTotal: Record<Trigger, number>;
   unitRestartsTotal: number;
 }
+
+/** What caused an effect: a health check, or a unit restart. */
+type Cause = { check: ProbeResult; restart?: undefined } | { restart: RestartEvent; check?: undefined };
 
 /** What the HTTP API and /metrics show about one service. */
 export interface ServiceStatus {
@@ -122,6 +127,7 @@ export class Daemon {
   lastSampleDurationMs: number | null = null;
   lastCaptureDurationMs: number | null = null;
   private startedAt = 0;
+  private persisting: Promise<void> = Promise.resolve();
 
   constructor(
     readonly config: Config,
@@ -191,6 +197,7 @@ export class Daemon {
     }
     const flushed = await this.store.flushFallback().catch(() => 0);
     if (flushed > 0) this.log.info(`moved ${flushed} parked snapshot(s) back into ${this.config.snapshotDir}`);
+    // (while running, flushParked() retries after every host sample as long as something is parked)
     await this.sampleHost();
     this.scheduleSampling();
     await this.units?.start();
@@ -234,12 +241,28 @@ export class Daemon {
   private scheduleSampling(): void {
     if (this.stopped) return;
     this.sampleTimer = setTimeout(() => {
-      void this.sampleHost().finally(() => this.scheduleSampling());
+      void this.sampleHost()
+        .then(() => this.flushParked())
+        .finally(() => this.scheduleSampling());
     }, this.config.sampleSeconds * 1000);
   }
 
-  /** Take a host reading; with `derive`, return it as a sample (for the snapshot's summary). */
+  /**
+   * Snapshots parked on tmpfs while the snapshot disk was full go back as soon as it takes writes
+   * again: tmpfs does not survive the reboot that often follows a full disk.
+   */
+  private async flushParked(): Promise<void> {
+    if (!this.store.parking) return;
+    const moved = await this.store.flushFallback().catch(() => 0);
+    if (moved > 0) this.log.info(`moved ${moved} parked snapshot(s) back into ${this.config.snapshotDir}`);
+  }
+
+  /**
+   * Take a host reading; with `derive`, return it as a sample (for the snapshot's summary). A reading
+   * under a second old is reused: a second row moments after the first has no CPU rate to give.
+   */
   private async sampleHost(derive = false): Promise<HostSample | null> {
+    if (derive && this.lastSampleAt !== null && this.now() - this.lastSampleAt < FRESH_SAMPLE_MS) return this.sampler.latest();
     try {
       const t0 = performance.now();
       await this.sampler.sample(this.now());
@@ -284,7 +307,7 @@ export class Daemon {
     if (!result.ok) {
       this.log.debug(`${cfg.name}: check failed (${result.errorKind}: ${result.message})`);
     }
-    this.apply(rt, r, result);
+    this.apply(rt, r, { check: result });
     // keep the cadence: the next check is due `next` after this one started, not after it ended
     this.schedule(rt, r.nextCheckMs - (this.now() - result.at));
   }
@@ -297,9 +320,9 @@ export class Daemon {
     };
   }
 
-  private apply(rt: ServiceRuntime, r: Step, result: ProbeResult | null): void {
+  private apply(rt: ServiceRuntime, r: Step, cause: Cause): void {
     rt.state = r.state;
-    for (const e of r.effects) this.perform(rt, e, result);
+    for (const e of r.effects) this.perform(rt, e, cause);
   }
 
   /** systemd restarted a unit (or it failed): every service on that unit opens or joins an incident. */
@@ -308,9 +331,11 @@ export class Daemon {
       if (rt.cfg.unit !== e.unit) continue;
       rt.unitRestartsTotal++;
       this.log.warn(`${rt.cfg.name}: ${e.unit} ${e.exit ? 'exited' : 'restarted'} (${e.reason})`);
-      if (rt.state.health !== 'unhealthy' || !rt.restart) rt.restart = e;
+      // the restart that opens (or confirms) an incident is kept for its commit; one that joins an open
+      // incident travels with its join effect and is not kept, so it cannot leak into a later incident
+      if (rt.state.health !== 'unhealthy') rt.restart = e;
       const r = stepRestart(rt.state, e.at, this.policy(rt));
-      this.apply(rt, r, null);
+      this.apply(rt, r, { restart: e });
       // look again soon: does the new run answer?
       if (rt.timer && !rt.checking) {
         clearTimeout(rt.timer);
@@ -331,11 +356,11 @@ export class Daemon {
     }
   }
 
-  /** `result` is the check that caused the effect; null when a unit restart did. */
-  private perform(rt: ServiceRuntime, e: Effect, result: ProbeResult | null): void {
+  private perform(rt: ServiceRuntime, e: Effect, cause: Cause): void {
     const name = rt.cfg.name;
     switch (e.kind) {
       case 'capture': {
+        const result = cause.check;
         if (result) {
           this.log.warn(`${name}: check failed (${result.message ?? result.errorKind}); capturing context`);
           rt.firstError = {
@@ -359,8 +384,8 @@ export class Daemon {
         rt.restart = null;
         return;
       case 'join': {
-        const restart = rt.restart;
-        this.enqueue(rt, () => this.join(rt, restart));
+        const restart = cause.restart;
+        if (restart) this.enqueue(rt, () => this.join(rt, restart));
         return;
       }
       case 'commit': {
@@ -374,6 +399,7 @@ export class Daemon {
         return;
       }
       case 'recover':
+        rt.restart = null;
         this.enqueue(rt, () => this.recover(rt, e.at, e.downtimeMs));
         return;
     }
@@ -489,9 +515,9 @@ export class Daemon {
   }
 
   /** A unit restart during an open incident: noted in that incident's snapshot, no new one. */
-  private async join(rt: ServiceRuntime, restart: RestartEvent | null): Promise<void> {
+  private async join(rt: ServiceRuntime, restart: RestartEvent): Promise<void> {
     const id = rt.openIncident?.id;
-    if (!id || !restart) return;
+    if (!id) return;
     const found = await this.store.read(rt.cfg.name, id);
     if (!found) return;
     const snapshot = JSON.parse(found.text) as Snapshot;
@@ -544,19 +570,29 @@ export class Daemon {
     );
   }
 
-  private async persist(): Promise<void> {
-    const services: PersistedState['services'] = {};
-    const restarts: NonNullable<PersistedState['restarts']> = {};
-    for (const rt of this.services) {
-      if (rt.restartHistory.length > 0) restarts[rt.cfg.name] = rt.restartHistory;
-      if (rt.openIncident) {
-        services[rt.cfg.name] = {
-          incidentId: rt.openIncident.id,
-          firstFailureAt: rt.openIncident.firstFailureAt,
-          consecutiveFailures: rt.state.consecutiveFailures,
-        };
-      }
-    }
-    await this.store.saveState<PersistedState>({ version: 1, services, restarts });
+  /**
+   * Write .state.json. Writes from several services' queues go one after another, each with the state
+   * as it is when it runs, so an older state can never be renamed in last.
+   */
+  private persist(): Promise<void> {
+    this.persisting = this.persisting
+      .then(() => {
+        const services: PersistedState['services'] = {};
+        const restarts: NonNullable<PersistedState['restarts']> = {};
+        for (const rt of this.services) {
+          if (rt.restartHistory.length > 0) restarts[rt.cfg.name] = rt.restartHistory;
+          if (rt.openIncident) {
+            services[rt.cfg.name] = {
+              incidentId: rt.openIncident.id,
+              firstFailureAt: rt.openIncident.firstFailureAt,
+              consecutiveFailures: rt.state.consecutiveFailures,
+            };
+          }
+        }
+        return this.store.saveState<PersistedState>({ version: 1, services, restarts });
+      })
+      .catch((err: unknown) => this.log.error(`state not saved: ${errorMessage(err)}`));
+    return this.persisting;
   }
+
 }

@@ -57,7 +57,8 @@ export function step(s: MonitorState, ok: boolean, now: number, p: MonitorPolicy
         return {
           state: HEALTHY,
           effects: [
-            { kind: 'recover', at: now, downtimeMs: now - (s.firstFailureAt ?? now) },
+            // a check that started before a restart was seen can pass after it: never a negative downtime
+            { kind: 'recover', at: now, downtimeMs: Math.max(0, now - (s.firstFailureAt ?? now)) },
           ],
           nextCheckMs: p.intervalMs,
         };

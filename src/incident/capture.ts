@@ -62,19 +62,22 @@ export interface CapturedContext {
   errors: CaptureError[];
 }
 
-export function hostFacts(procRoot = '/proc'): SnapshotHost {
-  let uptime: number | null = null;
+/** The value, or null when reading it failed: host facts are niceties, never a reason to lose a capture. */
+function orNull<T>(read: () => T | undefined): T | null {
   try {
-    uptime = readUptime(procRoot).uptimeSeconds;
+    return read() ?? null;
   } catch {
-    // uptime is a nicety; a snapshot without it is still complete
+    return null;
   }
+}
+
+export function hostFacts(procRoot = '/proc'): SnapshotHost {
   return {
-    hostname: readHostname(procRoot) ?? null,
-    kernel: readOsRelease(procRoot) ?? null,
+    hostname: orNull(() => readHostname(procRoot)),
+    kernel: orNull(() => readOsRelease(procRoot)),
     cpus: cpus().length,
-    boot_id: readBootId(procRoot) ?? null,
-    uptime_seconds: uptime,
+    boot_id: orNull(() => readBootId(procRoot)),
+    uptime_seconds: orNull(() => readUptime(procRoot).uptimeSeconds),
     preflight_version: VERSION,
   };
 }
@@ -98,12 +101,22 @@ export async function readUnit(unit: string, timeoutMs: number): Promise<{ unit:
   return { unit: u };
 }
 
-async function topProcesses(table: ProcessTable, now: () => number): Promise<Snapshot['processes']> {
-  table.scan(now());
-  await sleep(CAPTURE_LIMITS.processScanGapMs);
-  table.scan(now());
-  const { topCpu, topMemory } = table.top(CAPTURE_LIMITS.topProcesses);
-  return { top_cpu: topCpu.map(processLine), top_memory: topMemory.map(processLine) };
+/** Two scans in flight per table: captures that start together share them instead of interleaving. */
+const scanning = new WeakMap<ProcessTable, Promise<Snapshot['processes']>>();
+
+function topProcesses(table: ProcessTable, now: () => number): Promise<Snapshot['processes']> {
+  let p = scanning.get(table);
+  if (!p) {
+    p = (async () => {
+      table.scan(now());
+      await sleep(CAPTURE_LIMITS.processScanGapMs);
+      table.scan(now());
+      const { topCpu, topMemory } = table.top(CAPTURE_LIMITS.topProcesses);
+      return { top_cpu: topCpu.map(processLine), top_memory: topMemory.map(processLine) };
+    })().finally(() => scanning.delete(table));
+    scanning.set(table, p);
+  }
+  return p;
 }
 
 export async function captureContext(opts: CaptureOptions): Promise<CapturedContext> {

@@ -328,6 +328,11 @@ export class SnapshotStore {
    * is never older than one in the dir (see `place`), so it replaces it. Stops quietly while the dir is
    * still full. Returns how many were moved.
    */
+  /** Snapshots were parked since the last flush that emptied the fallback: try `flushFallback` again. */
+  get parking(): boolean {
+    return this.parkWarned;
+  }
+
   async flushFallback(): Promise<number> {
     let moved = 0;
     let left = 0;
@@ -349,7 +354,10 @@ export class SnapshotStore {
           await this.ensureDir(path.join(this.dir, service), 'snapshot dir');
           await writeFileAtomic(this.snapshotPath(service, id), bytes, { mode: FILE_MODE });
         } catch (err) {
-          if (isDiskFull(err)) return moved; // still full: try again next time
+          if (isDiskFull(err)) {
+            this.parkWarned = true; // still full: `parking` says to try again later
+            return moved;
+          }
           this.warnOnce(src, `cannot move parked snapshot ${src} back: ${errorMessage(err)}`);
           left++;
           continue;

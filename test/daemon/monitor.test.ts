@@ -150,4 +150,10 @@ describe('monitor state machine', () => {
     assert.deepEqual(next.effects, [{ kind: 'recover', at: 7000, downtimeMs: 2000 }]);
     assert.equal(next.state.health, 'healthy');
   });
+
+  test('a check that started before the restart was seen and passes after it: downtime 0, not negative', () => {
+    const r = stepRestart(HEALTHY, 5000, policy);
+    const next = step(r.state, true, 4000, policy);
+    assert.deepEqual(next.effects, [{ kind: 'recover', at: 4000, downtimeMs: 0 }]);
+  });
 });
