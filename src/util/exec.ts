@@ -26,6 +26,8 @@ export interface RunResult {
 }
 
 const STDERR_CAP = 16 * 1024;
+/** How long a stopped follower gets to exit on SIGTERM before SIGKILL. */
+const FOLLOW_STOP_GRACE_MS = 1000;
 
 export function describeCommand(file: string, args: readonly string[]): string {
   return [file, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
@@ -53,18 +55,26 @@ export function run(file: string, args: readonly string[], opts: RunOptions): Pr
     let truncated = false;
     let timedOut = false;
     let spawnError: Error | undefined;
+    // Kill the command and stop listening: a grandchild it left holding the pipes (`sh -c 'x &'`)
+    // would otherwise keep 'close' from firing until it exits too.
+    const end = (): void => {
+      child.kill('SIGKILL');
+      child.stdout.destroy();
+      child.stderr.destroy();
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      end();
     }, opts.timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {
       if (truncated) return;
       const room = opts.maxBytes - outBytes;
-      if (chunk.length >= room) {
+      // exactly maxBytes is a complete answer; only a byte beyond it means the output was cut
+      if (chunk.length > room) {
         out.push(chunk.subarray(0, room));
         outBytes += room;
         truncated = true;
-        child.kill('SIGKILL');
+        end();
       } else {
         out.push(chunk);
         outBytes += chunk.length;
@@ -234,11 +244,23 @@ export function follow(
     child.on('error', (err) => {
       if (child.pid === undefined) resolve({ exitCode: null, signal: null, stderr: `${stderr}${err.message}` });
     });
-    child.on('close', (exitCode, signal) => resolve({ exitCode, signal, stderr }));
+    child.on('close', (exitCode, signal) => {
+      // a last line without its newline is still a line
+      if (pending.length > 0 && !dropping) opts.onLine(Buffer.concat(pending).toString('utf8'));
+      pending = [];
+      resolve({ exitCode, signal, stderr });
+    });
   });
   return {
     stop: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      // a follower that ignores SIGTERM must not hold up a daemon's shutdown
+      setTimeout(() => {
+        child.kill('SIGKILL');
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+      }, FOLLOW_STOP_GRACE_MS).unref();
     },
     exited,
   };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CommandError } from '../../src/util/errors';
-import { InFlight, TimeoutError, describeCommand, run, runChecked, withTimeout } from '../../src/util/exec';
+import { InFlight, TimeoutError, describeCommand, follow, run, runChecked, withTimeout } from '../../src/util/exec';
 
 const opts = { timeoutMs: 5000, maxBytes: 1 << 20 };
 
@@ -117,5 +117,46 @@ describe('withTimeout and InFlight', () => {
     await hung;
     await new Promise((r) => setImmediate(r));
     assert.equal(await f.run('statfs /a', 20, () => Promise.resolve(3)), 3);
+  });
+});
+
+describe('run and follow edge cases', () => {
+  test('a timeout ends the call even when a grandchild holds the output pipe', async () => {
+    const r = await run('sh', ['-c', 'sleep 30 & sleep 30'], { timeoutMs: 200, maxBytes: 1024 });
+    assert.equal(r.timedOut, true);
+    assert.ok(r.durationMs < 10_000, `took ${r.durationMs} ms`);
+  });
+
+  test('output of exactly maxBytes is complete, not truncated', async () => {
+    const r = await run('printf', ['abcd'], { timeoutMs: 5000, maxBytes: 4 });
+    assert.equal(r.stdout, 'abcd');
+    assert.equal(r.truncated, false);
+    assert.equal(r.exitCode, 0);
+  });
+
+  test('follow hands over a last line without its newline', async () => {
+    const lines: string[] = [];
+    const f = follow('printf', ['a\\nb\\nlast'], { onLine: (l) => lines.push(l), maxLineBytes: 100 });
+    await f.exited;
+    assert.deepEqual(lines, ['a', 'b', 'last']);
+  });
+
+  test('follow drops a line longer than maxLineBytes, whole', async () => {
+    const lines: string[] = [];
+    let dropped = 0;
+    const f = follow('printf', [`ok\\n${'x'.repeat(50)}\\nok2\\n`], { onLine: (l) => lines.push(l), onDropped: () => dropped++, maxLineBytes: 10 });
+    await f.exited;
+    assert.deepEqual(lines, ['ok', 'ok2']);
+    assert.equal(dropped, 1);
+  });
+
+  test('stopping a follower that ignores SIGTERM still ends it', async () => {
+    const f = follow('sh', ['-c', "trap '' TERM; sleep 30"], { onLine: () => undefined, maxLineBytes: 100 });
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    f.stop();
+    const r = await f.exited;
+    assert.equal(r.signal, 'SIGKILL');
+    assert.ok(Date.now() - t0 < 10_000);
   });
 });
