@@ -4,12 +4,13 @@
 // removes everything it made. No root, no config, nothing left behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../config/config';
 import { Daemon } from '../daemon/daemon';
 import { Logger } from '../daemon/log';
+import { probe } from '../probe/http';
+import { sleep } from '../util/time';
 import { renderSnapshot } from '../incident/render';
 import type { Snapshot } from '../incident/snapshot';
 import { EXIT_OK, type Command, type Io } from './command';
@@ -41,16 +42,10 @@ const server = http.createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => console.log(String(server.address().port)));
 `;
 
-function get(port: number, p: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: p, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', resolve);
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error(`GET ${p}: timed out`)));
-    req.end();
-  });
+/** Tell the demo service to break or heal (its control endpoints answer 200). */
+async function control(port: number, what: '/break' | '/heal'): Promise<void> {
+  const r = await probe({ url: `http://127.0.0.1:${port}${what}`, timeoutMs: 5000, expectStatus: [] });
+  if (!r.ok) throw new Error(`demo: GET ${what}: ${r.message ?? r.errorKind}`);
 }
 
 function startService(io: Io): Promise<{ child: ChildProcess; port: number }> {
@@ -66,12 +61,21 @@ function startService(io: Io): Promise<{ child: ChildProcess; port: number }> {
   });
 }
 
+/** Resolves with what `register`'s callback is given; rejects (timer cleared) on timeout or Ctrl-C. */
 function waitFor<T>(what: string, ms: number, signal: AbortSignal, register: (done: (v: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo: no ${what} within ${ms / 1000} s`)), ms);
-    signal.addEventListener('abort', () => reject(new Error('demo: interrupted')), { once: true });
+    const stop = (err: Error): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', aborted);
+      reject(err);
+    };
+    const aborted = (): void => stop(new Error('demo: interrupted'));
+    const timer = setTimeout(() => stop(new Error(`demo: no ${what} within ${ms / 1000} s`)), ms);
+    if (signal.aborted) return aborted();
+    signal.addEventListener('abort', aborted, { once: true });
     register((v) => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', aborted);
       resolve(v);
     });
   });
@@ -119,14 +123,18 @@ export const demoCommand: Command = {
         onRecovery: (s) => onRecovery?.(s),
       });
       const incident = waitFor<Snapshot>('snapshot', 30_000, signal, (done) => (onIncident = done));
-      const recovery = waitFor<Snapshot>('recovery', 30_000, signal, (done) => (onRecovery = done));
+      // awaited below; until then an interruption must not count as an unhandled rejection
+      incident.catch(() => undefined);
       await daemon.start();
-      await new Promise((r) => setTimeout(r, 3000));
+      await sleep(3000, signal);
+      if (signal.aborted) throw new Error('demo: interrupted');
       say(io, 'breaking the service: it eats memory and CPU, then answers 503');
-      await get(service.port, '/break');
+      await control(service.port, '/break');
       const snapshot = await incident;
       say(io, `snapshot written; healing the service`);
-      await get(service.port, '/heal');
+      // the recovery can only come after the heal, so it is waited for from here on
+      const recovery = waitFor<Snapshot>('recovery', 30_000, signal, (done) => (onRecovery = done));
+      await control(service.port, '/heal');
       await recovery;
       await daemon.stop();
       const found = await daemon.store.last('demo');

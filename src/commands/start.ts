@@ -34,11 +34,7 @@ export const startCommand: Command = {
       return EXIT_OK;
     }
     const log = new Logger(io, { debug: values.debug === true });
-    log.addSecret(config.apiToken);
-    if (config.notifications) {
-      log.addSecret(config.notifications.webhook);
-      for (const v of Object.values(config.notifications.headers)) log.addSecret(v);
-    }
+    log.addSecret(config.apiToken); // the Notifier registers the webhook's and headers' own secrets
     const notifier = config.notifications ? new Notifier({ config: config.notifications, log }) : undefined;
     const daemon = new Daemon(config, log, {}, notifier ? { notifier } : {});
     const api = config.listen ? new ApiServer({ config, store: daemon.store, status: () => daemon.status(), log }) : null;
@@ -63,11 +59,7 @@ export const startCommand: Command = {
     });
     log.info('stopping: finishing captures in progress');
     await api?.close();
-    await daemon.stop();
-    if (notifier) {
-      await notifier.stop(NOTIFY_GRACE_MS);
-      await daemon.stop(); // again: waits for the outcomes just reported to be written
-    }
+    await daemon.stop(NOTIFY_GRACE_MS);
     log.info('stopped');
     return EXIT_OK;
   },

@@ -10,7 +10,7 @@ import type { UnitState } from '../systemd/unit';
 import { buildSnapshot } from '../incident/build';
 import { iso, type ProbeSample, type Snapshot, type SnapshotError, type SnapshotExit, type Trigger, type UnitSample } from '../incident/snapshot';
 import { SnapshotStore } from '../incident/store';
-import { PROBE_ERROR_CODES, probe, probeErrorKindOf, type ProbeResult } from '../probe/http';
+import { probe, probeErrorCode, probeErrorKindOf, type ProbeResult, type ProbeSpec } from '../probe/http';
 import { HostSampler, type HostSample } from '../sample/host';
 import { ProcessTable } from '../sample/procs';
 import { Ring } from '../sample/ring';
@@ -48,6 +48,9 @@ interface PersistedState {
 
 interface ServiceRuntime {
   cfg: ServiceConfig;
+  /** fixed per service: built once, not per check */
+  probeSpec: ProbeSpec;
+  policy: MonitorPolicy;
   state: MonitorState;
   probes: Ring;
   probeRow: Float64Array;
@@ -149,6 +152,17 @@ export class Daemon {
     this.processes = new ProcessTable(opts.procRoot ? { root: opts.procRoot } : {});
     this.services = config.services.map((cfg) => ({
       cfg,
+      probeSpec: {
+        url: cfg.healthUrl,
+        timeoutMs: cfg.timeoutSeconds * 1000,
+        expectStatus: cfg.expectStatus,
+        ...(cfg.expectBody !== undefined ? { expectBody: cfg.expectBody } : {}),
+      },
+      policy: {
+        failureThreshold: config.failureThreshold,
+        intervalMs: cfg.intervalSeconds * 1000,
+        confirmIntervalMs: config.confirmIntervalSeconds * 1000,
+      },
       state: HEALTHY,
       probes: new Ring(cfg.bufferSamples, PROBE_COLUMNS),
       probeRow: new Float64Array(PROBE_COLUMNS),
@@ -207,8 +221,11 @@ export class Daemon {
     }
   }
 
-  /** Stop timers, let running checks and captures finish, write what is pending. */
-  async stop(): Promise<void> {
+  /**
+   * Stop timers, let running checks and captures finish, write what is pending; then give queued
+   * notifications `notifyGraceMs` and write the outcomes they reported.
+   */
+  async stop(notifyGraceMs = 0): Promise<void> {
     this.stopped = true;
     if (this.sampleTimer) clearTimeout(this.sampleTimer);
     for (const rt of this.services) if (rt.timer) clearTimeout(rt.timer);
@@ -217,6 +234,12 @@ export class Daemon {
     // a capture in progress finishes (its journalctl and scans end) even if nothing will commit it
     await Promise.all(this.services.map((rt) => rt.held));
     await Promise.all(this.services.map((rt) => rt.work));
+    if (this.opts.notifier) {
+      await this.opts.notifier.stop(notifyGraceMs);
+      // the outcomes just reported were queued behind the work awaited above
+      await Promise.all(this.services.map((rt) => rt.work));
+    }
+    await this.persisting;
   }
 
   status(): DaemonStatus {
@@ -289,21 +312,16 @@ export class Daemon {
 
   private async check(rt: ServiceRuntime): Promise<void> {
     const cfg = rt.cfg;
-    const result = await probe({
-      url: cfg.healthUrl,
-      timeoutMs: cfg.timeoutSeconds * 1000,
-      expectStatus: cfg.expectStatus,
-      ...(cfg.expectBody !== undefined ? { expectBody: cfg.expectBody } : {}),
-    });
+    const result = await probe(rt.probeSpec);
     rt.lastProbe = result;
     const row = rt.probeRow;
     row[P_AT] = result.at;
     row[P_OK] = result.ok ? 1 : 0;
     row[P_STATUS] = result.status ?? Number.NaN;
     row[P_LATENCY] = result.latencyMs;
-    row[P_ERROR] = result.ok || !result.errorKind ? 0 : PROBE_ERROR_CODES[result.errorKind];
+    row[P_ERROR] = probeErrorCode(result);
     rt.probes.push(row);
-    const r = step(rt.state, result.ok, result.at, this.policy(rt));
+    const r = step(rt.state, result.ok, result.at, rt.policy);
     if (!result.ok) {
       this.log.debug(`${cfg.name}: check failed (${result.errorKind}: ${result.message})`);
     }
@@ -312,13 +330,7 @@ export class Daemon {
     this.schedule(rt, r.nextCheckMs - (this.now() - result.at));
   }
 
-  private policy(rt: ServiceRuntime): MonitorPolicy {
-    return {
-      failureThreshold: this.config.failureThreshold,
-      intervalMs: rt.cfg.intervalSeconds * 1000,
-      confirmIntervalMs: this.config.confirmIntervalSeconds * 1000,
-    };
-  }
+
 
   private apply(rt: ServiceRuntime, r: Step, cause: Cause): void {
     rt.state = r.state;
@@ -334,7 +346,7 @@ export class Daemon {
       // the restart that opens (or confirms) an incident is kept for its commit; one that joins an open
       // incident travels with its join effect and is not kept, so it cannot leak into a later incident
       if (rt.state.health !== 'unhealthy') rt.restart = e;
-      const r = stepRestart(rt.state, e.at, this.policy(rt));
+      const r = stepRestart(rt.state, e.at, rt.policy);
       this.apply(rt, r, { restart: e });
       // look again soon: does the new run answer?
       if (rt.timer && !rt.checking) {

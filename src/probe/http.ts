@@ -7,13 +7,10 @@ import * as https from 'node:https';
 import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import { errnoCode, errorMessage, quote } from '../util/errors';
+import type { StatusRange } from '../config/config';
 import { VERSION } from '../version';
 
-/** An inclusive HTTP status range; structurally the same as the config module's `expect_status` entries. */
-export interface StatusRange {
-  min: number;
-  max: number;
-}
+export type { StatusRange };
 
 /** Why a probe failed; the snapshot's `error.kind` (DESIGN.md, schema preflight.snapshot/1). */
 export type ProbeErrorKind = 'http_status' | 'timeout' | 'connection_refused' | 'dns' | 'tls' | 'reset' | 'body_mismatch';
@@ -23,7 +20,7 @@ export interface ProbeSpec {
   url: string;
   /** One deadline for everything: DNS, connect, TLS, headers and the body read. */
   timeoutMs: number;
-  /** Accepted statuses; an empty list means 200–299. */
+  /** Accepted statuses; an empty list means 200–299 (the config never passes one: its default is 200–399). */
   expectStatus: StatusRange[];
   /** A substring the body must contain (compared as UTF-8 bytes against what was read). */
   expectBody?: string;
@@ -88,11 +85,8 @@ const SNIPPET_CHARS = 200;
 // Enough bytes for SNIPPET_CHARS characters of any UTF-8 (at most 4 bytes each).
 const SNIPPET_BYTES = SNIPPET_CHARS * 4;
 
-/**
- * Why a health URL cannot be probed (bad syntax, unsupported scheme), or undefined when it can.
- * The config module calls this to reject the file at load time, with the line number.
- */
-export function probeUrlProblem(url: string): string | undefined {
+/** The URL a probe can fetch, or why not (bad syntax, unsupported scheme). */
+function parseProbeUrl(url: string): URL | string {
   let u: URL;
   try {
     u = new URL(url);
@@ -102,7 +96,16 @@ export function probeUrlProblem(url: string): string | undefined {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     return `unsupported scheme "${u.protocol}" in ${quote(url)} (only http:// and https:// can be probed)`;
   }
-  return undefined;
+  return u;
+}
+
+/**
+ * Why a health URL cannot be probed, or undefined when it can. The config rejects such URLs at load
+ * time with its own hints (config.ts Reader.url); this is for callers that probe other URLs.
+ */
+export function probeUrlProblem(url: string): string | undefined {
+  const u = parseProbeUrl(url);
+  return typeof u === 'string' ? u : undefined;
 }
 
 /** Where a probe was when it failed; said in timeout and reset messages because it tells a human where to look. */
@@ -158,6 +161,7 @@ export function classifyProbeError(err: unknown, stage?: ProbeStage): { kind: Pr
 }
 
 function statusAccepted(status: number, ranges: readonly StatusRange[]): boolean {
+  // the config never passes an empty list (expect_status defaults to 200-399); other callers get 2xx
   if (ranges.length === 0) return status >= 200 && status <= 299;
   return ranges.some((r) => status >= r.min && status <= r.max);
 }
@@ -176,13 +180,12 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
   const started = performance.now();
   const latency = (): number => performance.now() - started;
 
-  const problem = probeUrlProblem(spec.url);
-  if (problem !== undefined) {
+  const url = parseProbeUrl(spec.url);
+  if (typeof url === 'string') {
     // Config validation should have refused this already; the kind is the nearest one (nothing was
     // reachable) and the message says it is the URL, so an operator is not sent after the network.
-    return Promise.resolve({ at, ok: false, latencyMs: 0, errorKind: 'connection_refused', message: problem });
+    return Promise.resolve({ at, ok: false, latencyMs: 0, errorKind: 'connection_refused', message: url });
   }
-  const url = new URL(spec.url);
   const maxBody = Math.max(0, spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   const isHttps = url.protocol === 'https:';
 
@@ -229,18 +232,19 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
     };
 
     const judge = (truncated: boolean): void => {
-      const body = Buffer.concat(chunks, kept);
+      // most checks pass with no body test: the body is only joined when something will read it
+      const body = (): Buffer => Buffer.concat(chunks, kept);
       const base = { status: status as number, bodyBytes, ...(truncated ? { bodyTruncated: true } : {}) };
       if (!statusAccepted(base.status, spec.expectStatus)) {
         const text = statusText || http.STATUS_CODES[base.status] || '';
-        finish({ ok: false, errorKind: 'http_status', message: `HTTP ${base.status}${text ? ` ${text}` : ''}`, bodySnippet: snippet(body), ...base });
+        finish({ ok: false, errorKind: 'http_status', message: `HTTP ${base.status}${text ? ` ${text}` : ''}`, bodySnippet: snippet(body()), ...base });
         return;
       }
-      if (spec.expectBody !== undefined && !body.includes(spec.expectBody, 0, 'utf8')) {
+      if (spec.expectBody !== undefined && !body().includes(spec.expectBody, 0, 'utf8')) {
         const read = truncated
           ? `looked only at the first ${bodyBytes} bytes; the body was longer and was not read further`
           : `looked at the whole body, ${bodyBytes} bytes`;
-        finish({ ok: false, errorKind: 'body_mismatch', message: `body does not contain ${quote(spec.expectBody, 60)} (${read})`, bodySnippet: snippet(body), ...base });
+        finish({ ok: false, errorKind: 'body_mismatch', message: `body does not contain ${quote(spec.expectBody, 60)} (${read})`, bodySnippet: snippet(body()), ...base });
         return;
       }
       finish({ ok: true, ...base });

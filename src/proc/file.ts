@@ -9,6 +9,7 @@ const MAX_BYTES = 4 << 20;
 export class ProcFile {
   private fd: number | null = null;
   private buf: Buffer;
+  private absent = false;
 
   constructor(
     readonly path: string,
@@ -34,13 +35,18 @@ export class ProcFile {
     }
   }
 
-  /** The text, or null when the error's code is one of `absent` (e.g. no PSI on this kernel). */
+  /**
+   * The text, or null when the error's code is one of `absent` (e.g. no PSI on this kernel). Absent
+   * stays absent: a kernel file does not appear without a reboot, so later calls make no system call.
+   */
   readOr(absent: ReadonlySet<string>): string | null {
+    if (this.absent) return null;
     try {
       return this.read();
     } catch (err) {
-      if (isErrno(err, absent)) return null;
-      throw err;
+      if (!isErrno(err, absent)) throw err;
+      this.absent = true;
+      return null;
     }
   }
 

@@ -91,12 +91,19 @@ const orNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 const percent = (part: number, whole: number): number | null =>
   Number.isFinite(part) && Number.isFinite(whole) && whole > 0 ? round2((part / whole) * 100) : null;
 
-/** some/full avg10 of one /proc/pressure file into two ring columns; NaN where PSI is unavailable. */
-function readPsi(f: ProcFile, row: Float64Array, someColumn: number, fullColumn: number): void {
-  const text = f.readOr(PSI_UNAVAILABLE);
-  const p: Pressure | null = text === null ? null : parsePressure(text, f.path);
-  row[someColumn] = p ? p.some.avg10 : Number.NaN;
-  row[fullColumn] = p?.full ? p.full.avg10 : Number.NaN;
+/**
+ * some/full avg10 of one /proc/pressure file into two ring columns; NaN where PSI is unavailable or
+ * the file unreadable (one bad file does not blank the other two).
+ */
+function readPsi(f: ProcFile, row: Float64Array, someColumn: number, fullColumn: number, errors: string[]): void {
+  try {
+    const text = f.readOr(PSI_UNAVAILABLE);
+    const p: Pressure | null = text === null ? null : parsePressure(text, f.path);
+    row[someColumn] = p ? p.some.avg10 : Number.NaN;
+    row[fullColumn] = p?.full ? p.full.avg10 : Number.NaN;
+  } catch (err) {
+    errors.push(errorMessage(err));
+  }
 }
 
 export class HostSampler {
@@ -210,14 +217,10 @@ export class HostSampler {
     } catch (err) {
       errors.push(errorMessage(err));
     }
-    try {
-      const [cpu, memory, io] = this.files.psi;
-      readPsi(cpu, row, PSI_CPU_SOME, PSI_CPU_FULL);
-      readPsi(memory, row, PSI_MEM_SOME, PSI_MEM_FULL);
-      readPsi(io, row, PSI_IO_SOME, PSI_IO_FULL);
-    } catch (err) {
-      errors.push(errorMessage(err));
-    }
+    const [cpu, memory, io] = this.files.psi;
+    readPsi(cpu, row, PSI_CPU_SOME, PSI_CPU_FULL, errors);
+    readPsi(memory, row, PSI_MEM_SOME, PSI_MEM_FULL, errors);
+    readPsi(io, row, PSI_IO_SOME, PSI_IO_FULL, errors);
   }
 
   /** Derived samples with time >= sinceMs, oldest first. */

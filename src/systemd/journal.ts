@@ -240,7 +240,11 @@ function problem(kind: 'permission' | 'no-journal', stderr: string, command: str
 /** journalctl built without PCRE2 refuses --grep with this (src/journal/journalctl.c). */
 const NO_GREP = /without pattern matching support/;
 
-async function readJournal(args: string[], opts: JournalReadOptions): Promise<JournalRead> {
+/**
+ * `silentExit1IsEmpty`: --grep with no match exits 1 and says nothing (journalctl 252), which is an
+ * empty answer, not a failure.
+ */
+async function readJournal(args: string[], opts: JournalReadOptions, silentExit1IsEmpty = false): Promise<JournalRead> {
   const file = opts.journalctl ?? 'journalctl';
   const command = describeCommand(file, args);
   try {
@@ -249,8 +253,7 @@ async function readJournal(args: string[], opts: JournalReadOptions): Promise<Jo
       maxBytes: opts.maxBytes,
       env: { ...process.env, LC_ALL: 'C' },
     }).catch((err: unknown) => {
-      // --grep with no match exits 1 and says nothing (journalctl 252): that is an empty answer
-      if (args.includes('--grep') && err instanceof CommandError && err.exitCode === 1 && err.stderr === '') {
+      if (silentExit1IsEmpty && err instanceof CommandError && err.exitCode === 1 && err.stderr === '') {
         return { stdout: '', stderr: '', truncated: false, durationMs: 0 };
       }
       throw err;
@@ -310,7 +313,7 @@ export async function readKernelJournal(opts: JournalReadOptions & { lines?: num
     argsOrUnavailable(() => journalctlKernelArgs({ since: opts.since, lines: opts.lines ?? 2000, ...(grep === undefined ? {} : { grep }) }), 'journalctl');
   const args = build(opts.grep);
   if (!Array.isArray(args)) return args;
-  const r = await readJournal(args, opts);
+  const r = await readJournal(args, opts, opts.grep !== undefined);
   if (!r.ok && opts.grep !== undefined && NO_GREP.test(r.reason)) {
     const plain = build(undefined);
     return Array.isArray(plain) ? readJournal(plain, opts) : plain;

@@ -37,7 +37,7 @@ describe('ProcFile', () => {
     pf.close();
   });
 
-  test('a vanished file throws with its path, readOr maps absent codes to null, and it reopens later', () => {
+  test('a vanished file throws with its path, readOr maps absent codes to null (and remembers), read() reopens later', () => {
     const f = path.join(dir, 'psi');
     writeFileSync(f, 'some avg10=0.00\n');
     const pf = new ProcFile(f);
@@ -46,10 +46,11 @@ describe('ProcFile', () => {
     // the open descriptor still reads the unlinked inode; a fresh ProcFile sees the file is gone
     const gone = new ProcFile(f);
     assert.throws(() => gone.read(), (err: NodeJS.ErrnoException) => err.code === 'ENOENT' && err.message.includes(f));
-    assert.equal(gone.readOr(new Set(['ENOENT'])), null);
     assert.throws(() => gone.readOr(new Set(['EACCES'])), /ENOENT/);
+    assert.equal(gone.readOr(new Set(['ENOENT'])), null);
     writeFileSync(f, 'some avg10=1.00\n');
-    assert.equal(gone.read(), 'some avg10=1.00\n');
+    assert.equal(gone.readOr(new Set(['ENOENT'])), null, 'absent stays absent: no system call per tick on a kernel without PSI');
+    assert.equal(gone.read(), 'some avg10=1.00\n', 'read() itself always tries again');
     pf.close();
     gone.close();
   });
