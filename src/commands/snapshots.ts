@@ -1,7 +1,6 @@
 // last, list, show: read the snapshot store the config names.
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/config';
-import { notificationOf } from '../daemon/notify';
 import { renderSnapshot } from '../incident/render';
 import type { Snapshot, SnapshotNotification } from '../incident/snapshot';
 import { SNAPSHOT_ID_RE, SnapshotStore, type SnapshotEntry } from '../incident/store';
@@ -60,12 +59,10 @@ export const listCommand: Command = {
   async run(ctx) {
     const store = openStore(ctx);
     const entries = await store.list(ctx.positionals[0]);
-    // the notification outcome lives in the file, not in the store's listing
-    const notified = await Promise.all(entries.map(async (e) => notificationOf((await store.read(e.service, e.id))?.text ?? '')));
     if (ctx.values.json === true) {
       ctx.io.out(
         JSON.stringify(
-          entries.map((e, i) => ({ service: e.service, id: e.id, at: e.at, trigger: e.trigger, summary: e.summary, path: e.path, notification: notified[i] ?? null })),
+          entries.map((e) => ({ service: e.service, id: e.id, at: e.at, trigger: e.trigger, summary: e.summary, path: e.path, notification: e.notification ?? null })),
           null,
           2,
         ),
@@ -76,7 +73,7 @@ export const listCommand: Command = {
       ctx.io.err(`preflight: no snapshots${ctx.positionals[0] ? ` for '${ctx.positionals[0]}'` : ''} in ${store.dir}`);
       return EXIT_NOT_FOUND;
     }
-    const rows = entries.map((e, i) => [e.at.slice(0, 19).replace('T', ' '), e.service, e.trigger, e.id, notifiedText(notified[i] ?? null), e.summary]);
+    const rows = entries.map((e) => [e.at.slice(0, 19).replace('T', ' '), e.service, e.trigger, e.id, notifiedText(e.notification ?? null), e.summary]);
     const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) ctx.io.out(r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  '));
     return EXIT_OK;
@@ -97,8 +94,7 @@ export const showCommand: Command = {
       return print(ctx, await store.readPath(arg));
     }
     const store = openStore(ctx);
-    const entry = (await store.list()).find((e) => e.id === arg);
-    const found = entry ? await store.read(entry.service, entry.id) : null;
+    const found = await store.find(arg);
     if (!found) {
       ctx.io.err(`preflight: no snapshot with id ${arg} in ${store.dir}`);
       return EXIT_NOT_FOUND;

@@ -17,7 +17,7 @@
 import { hostname } from 'node:os';
 import type { NotificationsConfig } from '../config/config';
 import { formatDuration } from '../incident/render';
-import { iso, type Snapshot, type SnapshotError, type SnapshotNotification } from '../incident/snapshot';
+import { iso, notificationIn, type Snapshot, type SnapshotError, type SnapshotNotification } from '../incident/snapshot';
 import { errorMessage } from '../util/errors';
 import { sleep } from '../util/time';
 import { post, type PostResult } from './post';
@@ -311,8 +311,7 @@ export function applyOutcome(s: Snapshot, event: NotifyEvent, outcome: SnapshotN
 /** The outcome stored in a snapshot's text (`notification`), or null: none, or not a snapshot. */
 export function notificationOf(text: string): SnapshotNotification | null {
   try {
-    const n = (JSON.parse(text) as { notification?: unknown }).notification;
-    return typeof n === 'object' && n !== null && typeof (n as { status?: unknown }).status === 'string' ? (n as SnapshotNotification) : null;
+    return notificationIn((JSON.parse(text) as { notification?: unknown }).notification);
   } catch {
     return null;
   }

@@ -24,7 +24,6 @@ import { errnoCode, errorMessage } from '../util/errors';
 import { VERSION } from '../version';
 import type { DaemonStatus } from './daemon';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics';
-import { notificationOf } from './notify';
 
 export type Route =
   | { kind: 'healthz' }
@@ -278,21 +277,15 @@ export class ApiServer {
         return;
       }
       case 'list': {
-        const entries = (await store.list(rt.service)).slice(0, rt.limit);
-        const out = [];
-        for (const e of entries) {
-          // the outcome is in the file, not in the store's listing: read those few
-          const found = await store.read(e.service, e.id);
-          out.push({
-            service: e.service,
-            id: e.id,
-            at: e.at,
-            trigger: e.trigger,
-            summary: e.summary,
-            notification: found ? notificationOf(found.text) : null,
-            url: `/failure-context/${e.service}/${e.id}`,
-          });
-        }
+        const out = (await store.list(rt.service)).slice(0, rt.limit).map((e) => ({
+          service: e.service,
+          id: e.id,
+          at: e.at,
+          trigger: e.trigger,
+          summary: e.summary,
+          notification: e.notification ?? null,
+          url: `/failure-context/${e.service}/${e.id}`,
+        }));
         this.send(res, head, 200, out);
         return;
       }

@@ -125,3 +125,8 @@ export interface Snapshot {
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** A stored `notification` field, or null when there is none (or it is not one). */
+export function notificationIn(v: unknown): SnapshotNotification | null {
+  return typeof v === 'object' && v !== null && typeof (v as { status?: unknown }).status === 'string' ? (v as SnapshotNotification) : null;
+}

@@ -13,7 +13,7 @@ import { SERVICE_NAME } from '../config/config';
 import { FileError, writeFileAtomic } from '../util/atomic';
 import { ParseError, errnoCode, errorMessage, quote } from '../util/errors';
 import { mapLimit } from '../util/exec';
-import { SNAPSHOT_SCHEMA } from './snapshot';
+import { SNAPSHOT_SCHEMA, notificationIn, type SnapshotNotification } from './snapshot';
 
 /**
  * A snapshot id: the snapshot's UTC time with `:` made filesystem-safe, plus `-N` when several
@@ -63,6 +63,8 @@ export interface SnapshotEntry {
   path: string;
   /** true while the file waits in the fallback folder because the snapshot dir could not take it. */
   parked?: boolean;
+  /** How the "down" notification went, when one was sent (see snapshot.ts). */
+  notification?: SnapshotNotification;
 }
 
 export interface SnapshotStoreOptions {
@@ -132,6 +134,7 @@ export function checkSnapshotText(text: string): Checked {
     if (typeof got !== 'string') return { ok: false, field, reason: `${field} is missing or not a string (partial snapshot?)` };
     if (re && !re.test(got)) return { ok: false, field, reason: `${field} ${quote(got)} is not valid` };
   }
+  const notification = notificationIn(v.notification);
   return {
     ok: true,
     entry: {
@@ -140,6 +143,7 @@ export function checkSnapshotText(text: string): Checked {
       at: (transition as { first_failure_at: string }).first_failure_at,
       trigger: v.trigger as string,
       summary: v.summary as string,
+      ...(notification ? { notification } : {}),
     },
   };
 }
@@ -288,6 +292,17 @@ export class SnapshotStore {
   }
 
   /** One snapshot by service and id, or null. Anything that is not a plain service name or a snapshot id is null. */
+  /** The snapshot with this id, whichever service it belongs to (a stat per service folder, not a listing). */
+  async find(id: string): Promise<{ entry: SnapshotEntry; text: string } | null> {
+    if (!SNAPSHOT_ID_RE.test(id)) return null;
+    const services = new Set([...(await this.serviceDirs(this.dir)), ...(await this.serviceDirs(this.fallbackDir))]);
+    for (const service of [...services].sort()) {
+      const found = await this.read(service, id);
+      if (found) return found;
+    }
+    return null;
+  }
+
   async read(service: string, id: string): Promise<{ entry: SnapshotEntry; text: string } | null> {
     if (!SERVICE_NAME_RE.test(service) || !SNAPSHOT_ID_RE.test(id)) return null;
     const loc = this.locate(service, id);
