@@ -5,6 +5,7 @@ import { renderSnapshot } from '../incident/render';
 import type { Snapshot, SnapshotNotification } from '../incident/snapshot';
 import { SNAPSHOT_ID_RE, SnapshotStore, type SnapshotEntry } from '../incident/store';
 import { EXIT_NOT_FOUND, EXIT_OK, type Command, type CommandContext } from './command';
+import { clip } from '../util/text';
 
 function openStore(ctx: CommandContext): SnapshotStore {
   const config = loadConfig(ctx.values.config as string | undefined, ctx.env);
@@ -27,7 +28,7 @@ function notifiedText(n: SnapshotNotification | null): string {
   if (!n) return '-';
   if (n.status === 'delivered') return 'notified';
   if (n.status === 'pending') return 'notify pending';
-  return `notify failed${n.reason ? `: ${n.reason.length > 40 ? `${n.reason.slice(0, 39)}…` : n.reason}` : ''}`;
+  return `notify failed${n.reason ? `: ${clip(n.reason, 40)}` : ''}`;
 }
 
 const json = { json: { type: 'boolean' as const, description: 'print JSON' } };

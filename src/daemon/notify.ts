@@ -21,6 +21,7 @@ import { iso, notificationIn, type Snapshot, type SnapshotError, type SnapshotNo
 import { errorMessage } from '../util/errors';
 import { sleep } from '../util/time';
 import { post, type PostResult } from './post';
+import { clip } from '../util/text';
 
 /** Which message: the failure, or the recovery that follows it. */
 export type NotifyEvent = 'down' | 'recovered';
@@ -74,7 +75,6 @@ const ERROR_WORDS: Record<string, string> = {
   body_mismatch: 'unexpected body',
 };
 
-const clip = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
 /** `<public_url>/failure-context/<service>/<id>`; null without a base (listen off or a wildcard address). */
 export function snapshotLink(publicUrl: string | undefined, service: string, id: string): string | null {

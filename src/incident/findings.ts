@@ -25,7 +25,7 @@
 //    20   health check timed out, unit active: hung       symptom
 //    10   health check returned an HTTP error status      symptom (only when nothing else was found)
 import type { HostSample } from '../sample/host';
-import { capMessage } from '../systemd/journal';
+import { capMessage } from '../util/text';
 import { classifyKernelLine, collectOomKills, parseOomKill, unitOwnsCgroup, type KernelEventKind, type OomKill } from '../systemd/kernel';
 import { unitFrom, type UnitState } from '../systemd/unit';
 import {

@@ -2,6 +2,7 @@
 // likely failed, and the evidence, readable in a terminal at 03:00 without jq.
 import type { HostSample } from '../sample/host';
 import type { Snapshot, SnapshotProcess } from './snapshot';
+import { clip } from '../util/text';
 
 const ERROR_WORDS: Record<string, string> = {
   http_status: 'unexpected HTTP status',
@@ -40,7 +41,6 @@ export function formatBytes(n: number | null | undefined): string {
   return `${v >= 100 || u === 0 ? Math.round(v) : v.toFixed(1)} ${units[u]}`;
 }
 
-const clip = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
 function table(rows: string[][], indent = '  '): string[] {
   const widths: number[] = [];

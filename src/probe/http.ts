@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { errnoCode, errorMessage, quote } from '../util/errors';
 import type { StatusRange } from '../config/config';
 import { VERSION } from '../version';
+import { firstLine } from '../util/text';
 
 export type { StatusRange };
 
@@ -135,9 +136,6 @@ function isTlsCode(code: string, message: string): boolean {
   );
 }
 
-function firstLine(s: string): string {
-  return (s.split('\n', 1)[0] ?? '').trim();
-}
 
 /**
  * Classify a network error from node:http/https by its code (messages are only a fallback, for

@@ -1,9 +1,13 @@
 // Journal lines from `journalctl -o json`: the parse is pure, the readers are one journalctl call each.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { capMessage } from '../util/text';
+
+export { capMessage }; // its tests live with the journal reader, its first user
 import { CommandError, quote } from '../util/errors';
 import { describeCommand, runChecked } from '../util/exec';
-import { firstLine, unavailableFrom, type Unavailable } from './unavailable';
+import { unavailableFrom, type Unavailable } from './unavailable';
+import { firstLine } from '../util/text';
 
 /**
  * One journal entry (source: `journalctl -o json`, one JSON object per line; field names from
@@ -68,15 +72,6 @@ function str(v: unknown): string | undefined {
 function int(v: unknown): number | undefined {
   const t = str(v);
   return t !== undefined && /^\d+$/.test(t) ? Number(t) : undefined;
-}
-
-/** Cut to `max` characters plus '…', never between the two halves of a surrogate pair. */
-export function capMessage(message: string, max: number): string {
-  if (message.length <= max) return message;
-  let end = Math.max(0, max);
-  const last = message.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
-  return `${message.slice(0, end)}…`;
 }
 
 /**

@@ -2,6 +2,7 @@
 // journal or a hung command becomes a typed result that names the reason and the fix, and the
 // capture records it in `capture.errors` and goes on (DESIGN: degrade, don't die).
 import { CommandError, errnoCode, errorMessage } from '../util/errors';
+import { firstLine } from '../util/text';
 
 /** Why a systemd tool could not answer. */
 export type UnavailableKind =
@@ -58,6 +59,3 @@ export function unavailableFrom(err: unknown, command: string, tool: string): Un
   return { ok: false, kind: 'failed', reason: `${tool}: ${errorMessage(err)}`, command };
 }
 
-export function firstLine(text: string): string {
-  return text.trim().split('\n', 1)[0] ?? '';
-}

@@ -1,5 +1,6 @@
 // Error classes carry the context a user needs to act (which file, which line, which command),
 // so the CLI can print one clear line and tests can assert on fields instead of message text.
+import { firstLine } from './text';
 
 /** Quote at most `max` characters of bad input so an error never floods a terminal or a log. */
 export function quote(input: string, max = 80): string {
@@ -44,8 +45,8 @@ export class CommandError extends Error {
     options?: { cause?: unknown },
   ) {
     const stderr = (r.stderr ?? '').trim();
-    const firstLine = stderr.split('\n', 1)[0] ?? '';
-    super(`${r.command}: ${reason}${firstLine ? `: ${firstLine}` : ''}`, options);
+    const line = firstLine(stderr);
+    super(`${r.command}: ${reason}${line ? `: ${line}` : ''}`, options);
     this.command = r.command;
     this.exitCode = r.exitCode;
     this.signal = r.signal ?? null;
