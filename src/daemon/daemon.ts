@@ -33,6 +33,8 @@ const U_MEMORY = 1;
 const U_TASKS = 2;
 const U_RESTARTS = 3;
 const UNIT_COLUMNS = 4;
+/** Deadline for journalctl/systemctl: the check's own timeout, at least 2 s (a busy host is slow to fork). */
+const commandTimeoutMs = (timeoutSeconds: number): number => Math.max(2000, timeoutSeconds * 1000);
 /** A host reading younger than this serves a capture as its sample at the failure. */
 const FRESH_SAMPLE_MS = 1000;
 /** NRestarts remembered per service across incidents (restart-loop finding). */
@@ -188,7 +190,7 @@ export class Daemon {
         : new UnitWatcher({
             units: unitNames,
             intervalMs: config.intervalSeconds * 1000,
-            timeoutMs: Math.max(2000, config.timeoutSeconds * 1000),
+            timeoutMs: commandTimeoutMs(config.timeoutSeconds),
             log,
             onRestart: (e) => this.onRestart(e),
             onState: (u, at) => this.onUnitState(u, at),
@@ -427,7 +429,7 @@ export class Daemon {
       service: rt.cfg,
       since: new Date(firstFailureAt - this.windowMs()),
       journalLines: this.config.journalLines,
-      timeoutMs: Math.max(2000, rt.cfg.timeoutSeconds * 1000),
+      timeoutMs: commandTimeoutMs(rt.cfg.timeoutSeconds),
       processes: this.processes,
       // after a restart the log worth keeping is the dead run's, not the new run's first lines
       ...(dead ? { invocationId: dead } : {}),
@@ -477,7 +479,7 @@ export class Daemon {
     const cfg = rt.cfg;
     const context = (await held) ?? (await this.capture(rt, e.firstFailureAt));
     // the unit's state is cheap to re-read and tells what systemd did since the first failure
-    const unitNow = cfg.unit ? (await readUnit(cfg.unit, 5000)).unit : null;
+    const unitNow = cfg.unit ? (await readUnit(cfg.unit, commandTimeoutMs(cfg.timeoutSeconds))).unit : null;
     const id = this.store.newId(cfg.name, new Date(e.firstFailureAt));
     const exit = this.deadRunExit(restart, context, e.firstFailureAt);
     const unitSamples = this.unitSamples(rt);
@@ -530,14 +532,29 @@ export class Daemon {
   private async join(rt: ServiceRuntime, restart: RestartEvent): Promise<void> {
     const id = rt.openIncident?.id;
     if (!id) return;
-    const found = await this.store.read(rt.cfg.name, id);
-    if (!found) return;
-    const snapshot = JSON.parse(found.text) as Snapshot;
-    if (snapshot.exit === null && restart.exit) {
+    await this.update(rt, id, (snapshot) => {
+      if (snapshot.exit !== null || !restart.exit) return false;
       snapshot.exit = restart.exit;
-      await this.store.rewrite(snapshot);
-    }
+      return true;
+    });
     this.log.info(`${rt.cfg.name}: ${restart.unit} restart joined incident ${id}`);
+  }
+
+  /**
+   * Read a stored snapshot, let `change` edit it, and rewrite it atomically when it says it changed.
+   * Runs inside the service's work queue, so two updates of one file never interleave. Null when the
+   * snapshot is gone.
+   */
+  private async update(
+    rt: ServiceRuntime,
+    id: string,
+    change: (s: Snapshot) => boolean,
+  ): Promise<{ snapshot: Snapshot; file: string } | null> {
+    const found = await this.store.read(rt.cfg.name, id);
+    if (!found) return null;
+    const snapshot = JSON.parse(found.text) as Snapshot;
+    const file = change(snapshot) ? await this.store.rewrite(snapshot) : found.entry.path;
+    return { snapshot, file };
   }
 
   private async recover(rt: ServiceRuntime, at: number, downtimeMs: number): Promise<void> {
@@ -550,35 +567,30 @@ export class Daemon {
       this.log.info(`${cfg.name}: recovered after ${seconds}s`);
       return;
     }
-    const found = await this.store.read(cfg.name, id);
-    if (!found) {
+    const done = await this.update(rt, id, (snapshot) => {
+      snapshot.recovery = {
+        at: iso(at),
+        downtime_seconds: Math.round(downtimeMs / 100) / 10,
+        samples: this.sampler.window(Date.parse(snapshot.transition.first_failure_at)),
+      };
+      this.opts.notifier?.markPending('recovered', snapshot);
+      return true;
+    });
+    if (!done) {
       this.log.warn(`${cfg.name}: recovered after ${seconds}s, but snapshot ${id} is gone; recovery not recorded`);
       return;
     }
-    const snapshot = JSON.parse(found.text) as Snapshot;
-    const firstFailure = Date.parse(snapshot.transition.first_failure_at);
-    snapshot.recovery = {
-      at: iso(at),
-      downtime_seconds: Math.round(downtimeMs / 100) / 10,
-      samples: this.sampler.window(firstFailure),
-    };
-    this.opts.notifier?.markPending('recovered', snapshot);
-    const file = await this.store.rewrite(snapshot);
-    this.log.info(`${cfg.name}: recovered after ${seconds}s; ${path.basename(file)} updated`);
-    this.events.onRecovery?.(snapshot, file);
-    this.notify(rt, 'recovered', snapshot);
+    this.log.info(`${cfg.name}: recovered after ${seconds}s; ${path.basename(done.file)} updated`);
+    this.events.onRecovery?.(done.snapshot, done.file);
+    this.notify(rt, 'recovered', done.snapshot);
   }
 
   // --- notifications: queued once the snapshot is durable; the outcome is written back through this
   // service's work queue, so it never races the recovery rewrite.
   private notify(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot): void {
     this.opts.notifier?.notify(event, snapshot, (outcome) =>
-      this.enqueue(rt, async () => {
-        const found = await this.store.read(rt.cfg.name, snapshot.id);
-        if (!found) return; // retention got there first
-        const current = JSON.parse(found.text) as Snapshot;
-        if (applyOutcome(current, event, outcome)) await this.store.rewrite(current);
-      }),
+      // retention may have removed it first: then there is nothing to record the outcome in
+      this.enqueue(rt, () => this.update(rt, snapshot.id, (current) => applyOutcome(current, event, outcome)).then(() => undefined)),
     );
   }
 

@@ -7,6 +7,7 @@
 //
 // A unit restart (systemd brought a dead run back, see units.ts) needs no confirmation: it is a fact.
 // It opens an incident from healthy, confirms a suspicion at once, and joins an incident already open.
+import type { Trigger as SnapshotTrigger } from '../incident/snapshot';
 
 export type Health = 'healthy' | 'suspect' | 'unhealthy';
 
@@ -17,7 +18,8 @@ export interface MonitorState {
   firstFailureAt: number | null;
 }
 
-export type Trigger = 'health_check' | 'unit_restart';
+/** The triggers the monitor produces (a snapshot's `manual` comes from elsewhere). */
+export type Trigger = Exclude<SnapshotTrigger, 'manual'>;
 
 export type Effect =
   /** first failed check: take the expensive context now, before recovery erases it */

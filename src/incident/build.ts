@@ -21,7 +21,7 @@ export interface BuildInput {
   service: ServiceConfig;
   trigger: Trigger;
   firstFailureAt: number;
-  confirmedAt: number | null;
+  confirmedAt: number;
   consecutiveFailures: number;
   error: SnapshotError | null;
   context: CapturedContext;
@@ -35,7 +35,6 @@ export interface BuildInput {
   unitSamples?: UnitSample[];
   exit: SnapshotExit | null;
   previousRestarts?: FindingsInput['previousRestarts'];
-  memoryEvents?: FindingsInput['memoryEvents'];
 }
 
 export function buildSnapshot(b: BuildInput): Snapshot {
@@ -52,7 +51,7 @@ export function buildSnapshot(b: BuildInput): Snapshot {
     kernel: ctx.kernel,
     samples: b.hostSamples,
     cpus: ctx.host.cpus,
-    memoryEvents: b.memoryEvents ?? ctx.memoryEvents,
+    memoryEvents: ctx.memoryEvents,
     ...(b.previousRestarts !== undefined ? { previousRestarts: b.previousRestarts } : {}),
   });
   return {
@@ -65,7 +64,7 @@ export function buildSnapshot(b: BuildInput): Snapshot {
     trigger: b.trigger,
     transition: {
       first_failure_at: iso(b.firstFailureAt),
-      confirmed_at: b.confirmedAt === null ? null : iso(b.confirmedAt),
+      confirmed_at: iso(b.confirmedAt),
       consecutive_failures: b.consecutiveFailures,
     },
     error: b.error,

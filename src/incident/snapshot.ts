@@ -1,12 +1,14 @@
 // The file is the product: schema `preflight.snapshot/1`, one self-contained JSON document per
 // incident. Field names are snake_case and times ISO-8601 UTC throughout, so the file reads the same
 // in jq, in a browser and in `preflight last`. Adding a field is compatible; renaming one is a new schema.
+import type { ProbeErrorKind } from '../probe/http';
 import type { HostSample } from '../sample/host';
 
 export const SNAPSHOT_SCHEMA = 'preflight.snapshot/1';
 
 export type Trigger = 'health_check' | 'unit_restart' | 'manual';
-export type ErrorKind = 'http_status' | 'timeout' | 'connection_refused' | 'dns' | 'tls' | 'reset' | 'body_mismatch';
+/** What the failed health check ran into (the probe's classification). */
+export type ErrorKind = ProbeErrorKind;
 
 /** Host facts at capture time (/proc/sys/kernel, /proc/uptime, os.cpus). */
 export interface SnapshotHost {

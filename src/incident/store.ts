@@ -23,8 +23,6 @@ import { SNAPSHOT_SCHEMA, notificationIn, type SnapshotNotification } from './sn
 export const SNAPSHOT_ID_RE =
   /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3])-[0-5]\d-[0-5]\d\.\d{3}Z(?:-[1-9]\d{0,3})?$/;
 
-/** A service name as the config accepts it: one plain path component, never `.`/`..`, no separators. */
-export const SERVICE_NAME_RE = SERVICE_NAME;
 
 const SNAPSHOT_FILE_RE = /^(.+)\.json$/;
 const MAX_COLLISION_SUFFIX = 9999;
@@ -125,7 +123,7 @@ export function checkSnapshotText(text: string): Checked {
   const transition = v.transition as Record<string, unknown> | undefined;
   const fields: Array<[string, unknown, RegExp | null]> = [
     ['id', v.id, SNAPSHOT_ID_RE],
-    ['service', v.service, SERVICE_NAME_RE],
+    ['service', v.service, SERVICE_NAME],
     ['trigger', v.trigger, null],
     ['summary', v.summary, null],
     ['transition.first_failure_at', typeof transition === 'object' && transition !== null ? transition.first_failure_at : undefined, null],
@@ -267,7 +265,7 @@ export class SnapshotStore {
   async list(service?: string): Promise<SnapshotEntry[]> {
     let services: string[];
     if (service !== undefined) {
-      if (!SERVICE_NAME_RE.test(service)) return [];
+      if (!SERVICE_NAME.test(service)) return [];
       services = [service];
     } else {
       const names = new Set([...(await this.serviceDirs(this.dir)), ...(await this.serviceDirs(this.fallbackDir))]);
@@ -283,7 +281,7 @@ export class SnapshotStore {
 
   /** The newest readable snapshot of `service` with its bytes as stored, or null. */
   async last(service: string): Promise<{ entry: SnapshotEntry; text: string } | null> {
-    if (!SERVICE_NAME_RE.test(service)) return null;
+    if (!SERVICE_NAME.test(service)) return null;
     for (const loc of await this.locateAll(service)) {
       const r = await this.inspect(loc, true);
       if (r.kind === 'ok' && r.text !== undefined) return { entry: r.entry, text: r.text };
@@ -304,7 +302,7 @@ export class SnapshotStore {
   }
 
   async read(service: string, id: string): Promise<{ entry: SnapshotEntry; text: string } | null> {
-    if (!SERVICE_NAME_RE.test(service) || !SNAPSHOT_ID_RE.test(id)) return null;
+    if (!SERVICE_NAME.test(service) || !SNAPSHOT_ID_RE.test(id)) return null;
     const loc = this.locate(service, id);
     if (!loc) return null;
     const r = await this.inspect(loc, true);
@@ -528,7 +526,7 @@ export class SnapshotStore {
   private async serviceDirs(root: string): Promise<string[]> {
     try {
       const ents = await fsp.readdir(root, { withFileTypes: true });
-      return ents.filter((e) => e.isDirectory() && SERVICE_NAME_RE.test(e.name)).map((e) => e.name);
+      return ents.filter((e) => e.isDirectory() && SERVICE_NAME.test(e.name)).map((e) => e.name);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') this.warnOnce(root, `cannot list ${root}: ${errorMessage(err)}`);
       return [];
@@ -627,7 +625,7 @@ export class SnapshotStore {
   }
 
   private checkService(service: string): void {
-    if (!SERVICE_NAME_RE.test(service)) {
+    if (!SERVICE_NAME.test(service)) {
       throw new RangeError(`service name ${quote(service)} cannot be a snapshot folder (letters, digits, _ . @ -; not starting with . or -)`);
     }
   }
