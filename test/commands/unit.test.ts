@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   INSTALL_PATH,
-  MEMORY_MAX,
   NODE_FLAGS,
   STATE_DIR,
   buildUnitFile,
@@ -105,6 +104,8 @@ function only(ds: Directive[], section: string, key: string): string {
 }
 
 describe('buildUnitFile', () => {
+  // the values are the README's ("What the unit does, and why"), written out here rather than taken from
+  // the module's constants, so the unit and the documentation cannot drift apart together
   const required: Array<[string, string, string | RegExp]> = [
     ['Unit', 'Description', /preflight/],
     ['Unit', 'Documentation', /^(https?|file|man):/],
@@ -114,14 +115,21 @@ describe('buildUnitFile', () => {
     ['Service', 'ExecStart', /^\//],
     ['Service', 'SupplementaryGroups', 'systemd-journal'],
     ['Service', 'StateDirectory', 'preflight'],
+    ['Service', 'StateDirectoryMode', '0750'],
     ['Service', 'RuntimeDirectory', 'preflight'],
+    // "kept across restarts, lost at reboot or systemctl stop"
+    ['Service', 'RuntimeDirectoryPreserve', 'restart'],
     ['Service', 'ProtectSystem', 'strict'],
     ['Service', 'ProtectHome', 'read-only'],
     ['Service', 'NoNewPrivileges', 'yes'],
     ['Service', 'PrivateTmp', 'yes'],
+    ['Service', 'RemoveIPC', 'yes'],
+    // "no capabilities": an empty bounding set
+    ['Service', 'CapabilityBoundingSet', ''],
     ['Service', 'Restart', 'always'],
+    ['Service', 'RestartPreventExitStatus', '2'],
     ['Service', 'OOMScoreAdjust', '-500'],
-    ['Service', 'MemoryMax', MEMORY_MAX],
+    ['Service', 'MemoryMax', '256M'],
     ['Install', 'WantedBy', 'multi-user.target'],
   ];
   const variants: Array<{ name: string; input: UnitSpec; want: Array<[string, string | null]> }> = [
@@ -161,10 +169,11 @@ describe('buildUnitFile', () => {
   });
 
   test('MemoryMax is a size systemd reads, between the measured RSS and 1 GiB', () => {
-    const m = /^(\d+)([KMG])$/.exec(MEMORY_MAX);
-    assert.ok(m, MEMORY_MAX);
+    const max = only(ds, 'Service', 'MemoryMax');
+    const m = /^(\d+)([KMG])$/.exec(max);
+    assert.ok(m, max);
     const bytes = Number(m[1]) * { K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2] as 'K' | 'M' | 'G'];
-    assert.ok(bytes >= 128 * 1024 ** 2 && bytes <= 1024 ** 3, MEMORY_MAX);
+    assert.ok(bytes >= 128 * 1024 ** 2 && bytes <= 1024 ** 3, max);
   });
 
   test('without a config: no --config', () => {

@@ -358,13 +358,17 @@ function logger(): { log: Logger; lines: string[] } {
   return { log, lines };
 }
 
-function notifierFor(webhook: string, more: Partial<NotificationsConfig> = {}, opts: { timeoutMs?: number; maxAttempts?: number; queueCap?: number } = {}) {
+function notifierFor(
+  webhook: string,
+  more: Partial<NotificationsConfig> = {},
+  opts: { timeoutMs?: number; maxAttempts?: number; queueCap?: number; maxDelayMs?: number } = {},
+) {
   const { log, lines } = logger();
   const config: NotificationsConfig = { webhook, format: 'json', recovery: true, headers: {}, publicUrl: BASE, ...more };
   const n = new Notifier({
     config,
     log,
-    retry: { baseDelayMs: 20, maxDelayMs: 100, timeoutMs: opts.timeoutMs ?? 2000, maxAttempts: opts.maxAttempts ?? 3 },
+    retry: { baseDelayMs: 20, maxDelayMs: opts.maxDelayMs ?? 100, timeoutMs: opts.timeoutMs ?? 2000, maxAttempts: opts.maxAttempts ?? 3 },
     ...(opts.queueCap !== undefined ? { queueCap: opts.queueCap } : {}),
     random: () => 0.5,
   });
@@ -432,11 +436,24 @@ describe('Notifier against real receivers', () => {
     assert.deepEqual([o.status, o.attempts, r.got.length, o.reason], ['failed', 1, 1, 'HTTP 404 Not Found: no such hook']);
   });
 
-  test('Retry-After is honoured (capped at the maximum delay)', async () => {
-    const r = await start((_, i) => (i === 1 ? { status: 429, headers: { 'retry-after': '0' } } : { status: 200 }));
-    const { n } = notifierFor(r.url);
+  // backoff alone (base 20 ms, random 0.5) would wait 15 ms before the second attempt, so a longer gap
+  // can only come from the Retry-After of 1 s, and a gap shorter than that only from the cap
+  const retryAfterGap = async (maxDelayMs: number): Promise<number> => {
+    const r = await start((_, i) => (i === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }));
+    const { n } = notifierFor(r.url, {}, { maxDelayMs });
     const o = await outcomeOf(n, 'down', snapshot());
-    assert.deepEqual([o.status, o.attempts], ['delivered', 2]);
+    assert.deepEqual([o.status, o.attempts, r.got.length], ['delivered', 2, 2]);
+    return r.got[1]!.at - r.got[0]!.at;
+  };
+
+  test('Retry-After is honoured when under the maximum delay', async () => {
+    const gap = await retryAfterGap(5000);
+    assert.ok(gap >= 990 && gap < 4000, `second attempt ${gap} ms after the first; Retry-After asked for 1000`);
+  });
+
+  test('Retry-After is capped at the maximum delay', async () => {
+    const gap = await retryAfterGap(200);
+    assert.ok(gap >= 190 && gap < 900, `second attempt ${gap} ms after the first; Retry-After 1000 capped at 200`);
   });
 
   test('a refused connection fails after the retries, with the reason', async () => {
