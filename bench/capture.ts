@@ -241,7 +241,7 @@ function report(m: Measurement): Record<string, number> {
 
 /** Part 2: boot real systemd, give it a flaky unit with a journal and a restart, measure inside. */
 async function inSandbox(): Promise<Measurement | string> {
-  const { Sandbox, flakyUnit, httpGet, sandboxUnavailable, until } = await import('../test/e2e/sandbox');
+  const { Sandbox, flakyUnit, httpGet, sandboxUnavailable, untilHealthy } = await import('../test/e2e/sandbox');
   const why = sandboxUnavailable();
   if (why !== null) return why;
   const { freePort } = await import('../test/daemon/_helpers');
@@ -250,11 +250,11 @@ async function inSandbox(): Promise<Measurement | string> {
   try {
     const started = await sb.exec(['systemctl', 'start', 'flaky.service']);
     if (started.exitCode !== 0) throw new Error(`systemctl start flaky.service: ${started.stderr}`);
-    await until('flaky healthy', 10_000, async () => ((await httpGet(port, '/health')) === 200 ? true : undefined));
+    await untilHealthy(port, 10_000);
     // a journal worth reading: a run that logged and crashed, and a new run that logs
     for (let i = 0; i < 150; i++) await httpGet(port, '/fail');
     await httpGet(port, '/crash');
-    await until('flaky back after its crash', 10_000, async () => ((await httpGet(port, '/health')) === 200 ? true : undefined));
+    await untilHealthy(port, 10_000);
     for (let i = 0; i < 150; i++) await httpGet(port, '/fail');
     const repo = path.resolve(__dirname, '..');
     const r = await sb.exec([process.execPath, '--import', 'tsx', path.join(__dirname, 'capture.ts'), '--json', 'flaky.service'], {

@@ -18,8 +18,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Snapshot } from '../src/incident/snapshot';
 import { STATE_DIR, UNIT as PREFLIGHT_UNIT, installPreflightUnit, type InstalledPreflight } from '../test/e2e/preflight-unit';
-import { Sandbox, flakyUnit, httpGet, sandboxUnavailable, until } from '../test/e2e/sandbox';
-import { median, nowMs, printTable } from './stats';
+import { Sandbox, flakyUnit, httpGet, sandboxUnavailable, untilHealthy } from '../test/e2e/sandbox';
+import { median, nowMs, printTable, quantile, sleep } from './stats';
 
 const CRASHES = Number(process.env.RESTART_BENCH_CRASHES ?? 20);
 const JOURNAL_OUT = process.env.RESTART_BENCH_JOURNAL ?? '';
@@ -64,14 +64,6 @@ interface Crash {
   downtimeMs: Map<number, number | null>;
 }
 
-/** Nearest-rank quantile (q in 0..1). */
-function quantile(xs: number[], q: number): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const fmt = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
 
 /** First time each snapshot file (not temp files, which start with '.') was seen, per service. */
@@ -104,11 +96,6 @@ class SnapshotWatcher {
       for (const f of names) if (f.endsWith('.json') && !f.startsWith('.') && !files.has(f)) files.set(f, t);
     }
   }
-}
-
-/** Resolves once 127.0.0.1:port/health answers 200; throws naming the unit after timeoutMs. */
-function healthy(w: Watched, timeoutMs: number): Promise<true> {
-  return until(`${w.unit} answering on 127.0.0.1:${w.port}`, timeoutMs, async () => ((await httpGet(w.port, '/health', 500)) === 200 ? true : undefined));
 }
 
 /** Crash request sent -> /health answers 200 again, in ms; null if not within 5 s. */
@@ -193,7 +180,7 @@ async function main(): Promise<void> {
       const r = await sb.exec(['systemctl', 'start', w.unit]);
       if (r.exitCode !== 0) throw new Error(`systemctl start ${w.unit}: ${r.stderr.trim()}`);
     }
-    for (const w of WATCHED) await healthy(w, 10_000);
+    for (const w of WATCHED) await untilHealthy(w.port, 10_000, 500);
     const pf = await installPreflightUnit(sb, { configText: CONFIG });
     // every service seen healthy at least once and the unit watcher's first poll (which only records) done
     await sleep(INTERVAL_S * 1000 + 1000);
@@ -211,7 +198,7 @@ async function main(): Promise<void> {
       for (const w of WATCHED) {
         if ((await httpGet(w.port, '/health', 500)) !== 200) {
           notReady++;
-          await healthy(w, 5000);
+          await untilHealthy(w.port, 5000, 500);
         }
       }
       crashes.push(await crashAll());

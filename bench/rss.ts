@@ -154,7 +154,7 @@ async function runDaemon(n: number, cleanups: Array<() => void>, alongside?: () 
     // the failure schedule: one service every 3 s for 4 s, and a tenth of them at once halfway for 5 s
     const modes: Mode[] = ['503', 'hang', 'wrong-body'];
     const breakFor = (s: TestService, mode: Mode, ms: number): void => {
-      if (s.failing) return;
+      if (s.mode !== 'ok') return;
       void s.set(mode);
       timers.push(setTimeout(() => void s.set('ok'), ms));
     };

@@ -1,6 +1,8 @@
 // Shared by the notifier, API and metrics tests (unit and e2e): a snapshot and a daemon status to
-// start from, an HTTP client that never pools connections, and a webhook receiver on 127.0.0.1.
+// start from, an HTTP client that never pools connections, raw bytes for the requests no client would
+// send, and a webhook receiver on 127.0.0.1.
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type { DaemonStatus, ServiceStatus } from '../../src/daemon/daemon';
 import type { Snapshot } from '../../src/incident/snapshot';
@@ -63,7 +65,7 @@ export interface HttpResult {
   body: string;
 }
 
-/** One request on a fresh connection; rejects only when there is no answer at all. */
+/** One request on a fresh connection; rejects only when there is no answer at all (code ETIMEDOUT after `timeoutMs`). */
 export function request(url: string, opts: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers ?? {}, agent: false, timeout: opts.timeoutMs ?? 10_000 }, (res) => {
@@ -71,9 +73,49 @@ export function request(url: string, opts: { method?: string; headers?: Record<s
       res.setEncoding('utf8').on('data', (d: string) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${url}`)));
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer from ${url}`), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     req.end();
+  });
+}
+
+export interface RawResult {
+  /** the status of the first response line; 0 when nothing HTTP came back */
+  status: number;
+  text: string;
+  closedAfterMs: number;
+  /** chunks written before the server closed */
+  sent: number;
+}
+
+/**
+ * Raw bytes to 127.0.0.1:port (paths no client library would send as written, slow or oversized
+ * headers), one chunk every `gapMs`; resolves with what came back when the server closes, or after `ms`.
+ */
+export function raw(port: number, chunks: string | string[], gapMs = 0, ms = 10_000): Promise<RawResult> {
+  const parts = typeof chunks === 'string' ? [chunks] : chunks;
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const s = net.connect(port, '127.0.0.1');
+    let text = '';
+    let sent = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      clearTimeout(limit);
+      s.destroy();
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text, closedAfterMs: Date.now() - t0, sent });
+    };
+    const limit = setTimeout(done, ms);
+    s.setEncoding('utf8').on('data', (d: string) => (text += d));
+    s.on('close', done);
+    s.on('error', () => undefined);
+    const next = (): void => {
+      if (sent >= parts.length || s.destroyed) return;
+      s.write(parts[sent++]!);
+      timer = setTimeout(next, gapMs);
+    };
+    s.on('connect', next);
   });
 }
 

@@ -3,14 +3,13 @@
 // well-behaved client would never send (traversal, oversized headers, slow headers, a body).
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApiServer, authorized, healthOf, isLoopbackHost, listenProblem, route, type Route, type RouteContext } from '../../src/daemon/server';
 import type { Snapshot } from '../../src/incident/snapshot';
 import { SnapshotStore } from '../../src/incident/store';
-import { daemonStatus, request, snapshotFixture } from './_helpers';
+import { daemonStatus, raw, request, snapshotFixture } from './_helpers';
 
 const ID = '2026-11-25T03-04-05.123Z';
 const ID2 = '2026-11-25T04-00-00.000Z';
@@ -176,33 +175,6 @@ function snap(service: string, id: string, notification?: Snapshot['notification
   return snapshotFixture({ service, id, ...(notification ? { notification } : {}) });
 }
 
-/** Send raw bytes; resolve with what came back when the server closes (or after `ms`). */
-function raw(port: number, chunks: string[], gapMs = 0, ms = 5000): Promise<{ text: string; closedAfterMs: number; sent: number }> {
-  return new Promise((resolve) => {
-    const t0 = Date.now();
-    const s = net.connect(port, '127.0.0.1');
-    let text = '';
-    let sent = 0;
-    let timer: NodeJS.Timeout | undefined;
-    const done = (): void => {
-      clearTimeout(timer);
-      clearTimeout(limit);
-      s.destroy();
-      resolve({ text, closedAfterMs: Date.now() - t0, sent });
-    };
-    const limit = setTimeout(done, ms);
-    s.setEncoding('utf8').on('data', (d: string) => (text += d));
-    s.on('close', done);
-    s.on('error', () => undefined);
-    const next = (): void => {
-      if (sent >= chunks.length || s.destroyed) return;
-      s.write(chunks[sent++]!);
-      timer = setTimeout(next, gapMs);
-    };
-    s.on('connect', next);
-  });
-}
-
 describe('ApiServer on 127.0.0.1', () => {
   let dir: string;
   let store: SnapshotStore;
@@ -319,9 +291,8 @@ describe('ApiServer on 127.0.0.1', () => {
     ];
     for (const p of paths) {
       const r = await raw(port, [`GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`]);
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(r.text)?.[1]);
       // 431: this server's header cap (2 KiB here) is below the URL cap
-      assert.ok([400, 404, 414, 431].includes(status), `${p.slice(0, 60)}: ${r.text.slice(0, 80)}`);
+      assert.ok([400, 404, 414, 431].includes(r.status), `${p.slice(0, 60)}: ${r.text.slice(0, 80)}`);
       assert.ok(!r.text.includes('SECRET'), p.slice(0, 60));
     }
   });

@@ -8,38 +8,25 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { request } from '../daemon/_helpers';
+import { freePort, raw, request } from '../daemon/_helpers';
 import { REPO, runCli, type CliResult } from './bundle';
-import { HealthEndpoint, RunningDaemon, TOKEN, waitFor } from './daemon';
-
-/** One request as raw bytes (paths no client library would send as written); the status and the text. */
-function raw(port: number, text: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
-    let out = '';
-    s.setEncoding('utf8').on('data', (d: string) => (out += d));
-    s.on('error', reject);
-    s.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(out)?.[1] ?? 0), text: out }));
-    s.setTimeout(10_000, () => s.destroy());
-    s.end(text);
-  });
-}
+import { RunningDaemon, TOKEN, TestService, waitFor } from './daemon';
 
 describe('API routes over real snapshots', () => {
-  let health: HealthEndpoint;
+  let health: TestService;
   let daemon: RunningDaemon;
   let ids: string[];
 
   before(async () => {
-    health = await HealthEndpoint.start();
+    health = await TestService.start();
     daemon = await RunningDaemon.start({
       yaml: () => `retention: 3\nservices:\n  - name: web\n    health_url: ${health.url}\n  - name: quiet\n    health_url: ${health.url.replace('/health', '/quiet')}\n`,
     });
     // two real incidents of web (quiet shares the endpoint, so it fails too: both get snapshots)
     for (let n = 1; n <= 2; n++) {
-      health.failing = true;
+      await health.set('503');
       await waitFor(`snapshot ${n}`, 15_000, () => daemon.snapshots('web').length === n);
-      health.failing = false;
+      await health.set('ok');
       await waitFor(`recovery ${n}`, 15_000, () => daemon.snapshots('web').at(-1)?.snapshot.recovery);
     }
     ids = daemon.snapshots('web').map((f) => f.snapshot.id);
@@ -156,7 +143,7 @@ describe('API routes over real snapshots', () => {
 
 describe('access', () => {
   test('with api_token: 401 without it or with another, 200 with it, on every route', async () => {
-    const health = await HealthEndpoint.start();
+    const health = await TestService.start();
     const daemon = await RunningDaemon.start({ yaml: () => `api_token: ${TOKEN}\nservices:\n  - name: web\n    health_url: ${health.url}\n` });
     try {
       for (const p of ['/healthz', '/metrics', '/failure-context/web/list', '/failure-context/web/last', '/failure-context/../x', '/nope']) {
@@ -176,25 +163,38 @@ describe('access', () => {
   });
 
   test('start refuses a non-loopback listen without api_token: exit 2, one line naming the key, nothing bound', async () => {
+    // The test holds 127.0.0.1:<port> meanwhile: a daemon that bound 0.0.0.0 or [::] on that port before
+    // refusing would fail with EADDRINUSE (exit 1, another message), and 192.0.2.10 with EADDRNOTAVAIL.
+    const port = await freePort();
+    const held = net.createServer().listen(port, '127.0.0.1');
+    await new Promise((r) => held.once('listening', r));
     const cases: { name: string; input: string; want: RegExp }[] = [
-      { name: 'wildcard', input: '0.0.0.0:9187', want: /^preflight: \S+preflight\.yaml: listen: 0\.0\.0\.0:9187 is not a loopback address and api_token is not set \(add api_token: .*\)$/ },
-      { name: 'IPv6 wildcard', input: '"[::]:9187"', want: /listen: \[::\]:9187 is not a loopback address and api_token is not set/ },
-      { name: 'a LAN address', input: '192.0.2.10:9187', want: /listen: 192\.0\.2\.10:9187 is not a loopback address/ },
+      {
+        name: 'wildcard',
+        input: `0.0.0.0:${port}`,
+        want: new RegExp(`^preflight: \\S+preflight\\.yaml: listen: 0\\.0\\.0\\.0:${port} is not a loopback address and api_token is not set \\(add api_token: .*\\)$`),
+      },
+      { name: 'IPv6 wildcard', input: `"[::]:${port}"`, want: new RegExp(`listen: \\[::\\]:${port} is not a loopback address and api_token is not set`) },
+      { name: 'a LAN address', input: `192.0.2.10:${port}`, want: new RegExp(`listen: 192\\.0\\.2\\.10:${port} is not a loopback address`) },
     ];
-    for (const c of cases) {
-      for (const args of [[], ['--check']]) {
-        const r = await runStart(`listen: ${c.input}\nservices:\n  - name: web\n    health_url: http://127.0.0.1:1/health\n`, args);
-        assert.equal(r.code, 2, `${c.name} ${args.join(' ')}: ${r.stderr}`);
-        const lines = r.stderr.trim().split('\n');
-        assert.equal(lines.length, 1, r.stderr);
-        assert.match(lines[0]!, c.want, c.name);
-        assert.equal(r.stdout, '');
+    try {
+      for (const c of cases) {
+        for (const args of [[], ['--check']]) {
+          const r = await runStart(`listen: ${c.input}\nservices:\n  - name: web\n    health_url: http://127.0.0.1:1/health\n`, args);
+          assert.equal(r.code, 2, `${c.name} ${args.join(' ')}: ${r.stderr}`);
+          const lines = r.stderr.trim().split('\n');
+          assert.equal(lines.length, 1, r.stderr);
+          assert.match(lines[0]!, c.want, c.name);
+          assert.equal(r.stdout, '');
+        }
       }
+    } finally {
+      await new Promise((r) => held.close(r));
     }
   });
 
   test('listen: off serves nothing; a port in use is a clear error', async () => {
-    const health = await HealthEndpoint.start();
+    const health = await TestService.start();
     const off = await RunningDaemon.start({ listen: () => 'off', yaml: () => `services:\n  - name: web\n    health_url: ${health.url}\n` });
     try {
       await waitFor('the daemon to start', 10_000, () => off.stdout.includes('watching 1 service'));

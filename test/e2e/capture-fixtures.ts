@@ -7,7 +7,8 @@ import { journalctlKernelArgs, journalctlUnitArgs } from '../../src/systemd/jour
 import { classifyKernelLine } from '../../src/systemd/kernel';
 import { parseSystemctlShow, systemctlShowArgs, type UnitState } from '../../src/systemd/unit';
 import { run } from '../../src/util/exec';
-import { Sandbox, flakyUnit, groupId, httpGet as get, sandboxUnavailable, until } from './sandbox';
+import { Sandbox, flakyUnit, groupId, httpGet as get, sandboxUnavailable, untilHealthy } from './sandbox';
+import { waitFor } from './wait';
 
 const FLAKY_PORT = 18170;
 const HOG_PORT = 18171;
@@ -42,7 +43,8 @@ async function main(): Promise<void> {
       return u;
     };
     await sb.exec(['systemctl', 'start', 'flaky.service', 'hog.service']);
-    await until('both healthy', 10_000, async () => ((await get(FLAKY_PORT, '/health')) === 200 && (await get(HOG_PORT, '/health')) === 200 ? true : undefined));
+    await untilHealthy(FLAKY_PORT, 10_000);
+    await untilHealthy(HOG_PORT, 10_000);
 
     write('systemctl-show-healthy.txt', await show('flaky.service'));
     write('systemctl-show-multi.txt', await show('flaky.service', 'hog.service', 'nope.service'));
@@ -50,18 +52,18 @@ async function main(): Promise<void> {
 
     const before = await state('flaky.service');
     await get(FLAKY_PORT, '/crash');
-    const crashed = await until('flaky in auto-restart', 5000, async () => {
+    const crashed = await waitFor('flaky in auto-restart', 5000, async () => {
       const text = await show('flaky.service');
       return parseSystemctlShow(text)[0]?.subState === 'auto-restart' ? text : undefined;
     });
     write('systemctl-show-auto-restart.txt', crashed);
-    const restarted = await until('flaky restarted', 10_000, async () => {
+    const restarted = await waitFor('flaky restarted', 10_000, async () => {
       const text = await show('flaky.service');
       const u = parseSystemctlShow(text)[0];
       return u?.nRestarts === 1 && u.subState === 'running' ? text : undefined;
     });
     write('systemctl-show-restarted.txt', restarted);
-    await until('flaky healthy again', 10_000, async () => ((await get(FLAKY_PORT, '/health')) === 200 ? true : undefined));
+    await untilHealthy(FLAKY_PORT, 10_000);
 
     const unitJournal = await sb.exec(['journalctl', ...journalctlUnitArgs('flaky.service', { since: t0, lines: 200 })]);
     write('journalctl-unit-flaky-crash.json', unitJournal.stdout);
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
     write('journalctl-unit-flaky-dead-invocation.json', deadRun.stdout);
 
     await get(HOG_PORT, '/hog');
-    const oom = await until('hog OOM-killed', 15_000, async () => {
+    const oom = await waitFor('hog OOM-killed', 15_000, async () => {
       const text = await show('hog.service');
       return parseSystemctlShow(text)[0]?.execMainCode === 2 ? text : undefined;
     });

@@ -1,7 +1,7 @@
 // Shared by the end-to-end tests of the running daemon: the built bundle started as `preflight start`
-// with a temp config, health endpoints on 127.0.0.1 that a test switches between answers, and a poll
-// helper. The daemon runs under `setpriv --pdeathsig KILL` where setpriv exists, so a test process
-// killed without running its handlers takes the daemon with it.
+// with a temp config, health endpoints on 127.0.0.1 that a test switches between answers, and the poll
+// helper (from wait.ts). The daemon runs under `setpriv --pdeathsig KILL` where setpriv exists, so a test
+// process killed without running its handlers takes the daemon with it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
@@ -11,21 +11,11 @@ import path from 'node:path';
 import type { Snapshot } from '../../src/incident/snapshot';
 import { freePort, request } from '../daemon/_helpers';
 import { requireBundle, runCli, type CliResult } from './bundle';
+import { waitFor } from './wait';
+
+export { waitFor };
 
 const HAS_SETPRIV = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).status === 0;
-
-type Nothing = undefined | null | false;
-
-/** Poll `probe` every 50 ms until it returns something other than undefined, null or false; fail after `ms`. */
-export async function waitFor<T>(what: string, ms: number, probe: () => T | Nothing | Promise<T | Nothing>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== null && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 export type Mode = 'ok' | '503' | 'hang' | 'wrong-body' | 'refused';
 
@@ -86,14 +76,6 @@ export class TestService {
     this.mode = mode;
   }
 
-  get failing(): boolean {
-    return this.mode !== 'ok';
-  }
-
-  set failing(v: boolean) {
-    this.mode = v ? '503' : 'ok';
-  }
-
   failNext(n: number): void {
     this.failNextN = n;
   }
@@ -109,10 +91,6 @@ export class TestService {
     return `http://127.0.0.1:${this.port}/health`;
   }
 }
-
-/** The name the notification and API tests know it by. */
-export const HealthEndpoint = TestService;
-export type HealthEndpoint = TestService;
 
 const running = new Set<ChildProcess>();
 // a failed assertion must not leave a daemon behind (it would also keep the test runner waiting on its pipes)

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { DoctorReport } from '../../src/doctor/checks';
 import type { RunResult } from '../../src/util/exec';
 import { requireBundle } from './bundle';
-import { Sandbox, flakyUnit, groupId, httpGet, sandboxUnavailable, until, type ExecOptions } from './sandbox';
+import { Sandbox, flakyUnit, groupId, sandboxUnavailable, untilHealthy, type ExecOptions } from './sandbox';
 
 // ports 18300-18309 belong to this file (parallel test files share the host network)
 const FLAKY_PORT = 18300;
@@ -52,7 +52,7 @@ describe('preflight doctor against real systemd', () => {
       },
     });
     assert.equal((await sb.exec(['systemctl', 'start', 'flaky.service'])).exitCode, 0);
-    await until('flaky healthy', 10_000, async () => ((await httpGet(FLAKY_PORT, '/health')) === 200 ? true : undefined));
+    await untilHealthy(FLAKY_PORT, 10_000);
     // a folder nobody can read (the sandbox sees the host's /tmp), holding a snapshot folder nobody owns
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-doctor-e2e-'));
     fs.chmodSync(dir, 0o755);

@@ -9,14 +9,14 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DoctorReport } from '../../src/doctor/checks';
 import type { Snapshot } from '../../src/incident/snapshot';
 import { run, type RunResult } from '../../src/util/exec';
-import { request } from '../daemon/_helpers';
+import { freePort, request } from '../daemon/_helpers';
 import { REPO, requireBundle, runCli, type CliResult } from './bundle';
 import { RunningDaemon, TestService, waitFor } from './daemon';
 
@@ -255,11 +255,11 @@ for (const n of NODE18S) {
         });
         const d = daemon;
         await waitFor('two passing checks', 10_000, () => health.hits >= 2);
-        health.failing = true;
+        await health.set('503');
         const first = await waitFor(`the snapshot (output: ${d.process.output})`, 15_000, () => d.snapshots('web')[0]);
         assert.equal(first.snapshot.error?.kind, 'http_status');
         assert.equal(first.snapshot.recovery, null);
-        health.failing = false;
+        await health.set('ok');
         await waitFor('the recovery', 15_000, () => d.snapshots('web')[0]?.snapshot.recovery);
         const stored = readFileSync(first.file, 'utf8');
 
@@ -445,15 +445,6 @@ function assertNoCache(cache: string): void {
   assert.deepEqual(leftovers, []);
 }
 
-/** A port nobody listens on (bound, noted, closed): a connection there is refused at once, "no network". */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** An executable `name` in `dir` running `body` (a shim that shadows a tool on PATH). */
 function shim(dir: string, name: string, body: string): void {
   mkdirSync(dir, { recursive: true });
@@ -473,7 +464,7 @@ describe('provision scripts', { concurrency: true }, () => {
   let offline = 0;
   before(async () => {
     scratch = mkdtempSync(path.join(tmpdir(), 'preflight-node18-'));
-    offline = await closedPort();
+    offline = await freePort(); // nobody listens: a connection there is refused at once, "no network"
   });
   after(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import type { NotificationsConfig } from '../../src/config/config';
 import type { Snapshot } from '../../src/incident/snapshot';
 import { freePort, receiver, request, type Answer, type Received, type Receiver } from '../daemon/_helpers';
-import { HealthEndpoint, RunningDaemon, TOKEN, waitFor } from './daemon';
+import { RunningDaemon, TOKEN, TestService, waitFor } from './daemon';
 
 const SERVICE = 'dead-drop';
 const open: Array<{ close(): Promise<void> } | RunningDaemon> = [];
@@ -26,7 +26,7 @@ interface Setup {
 
 /** A health endpoint, a receiver (`'down'`: a port nothing listens on) and the daemon, all on 127.0.0.1. */
 async function setup(format: NotificationsConfig['format'], answer: ((r: Received, n: number) => Answer) | 'down', o: Setup = {}) {
-  const health = await HealthEndpoint.start();
+  const health = await TestService.start();
   open.push(health);
   let hook: Pick<Receiver, 'url' | 'got'>;
   if (answer === 'down') hook = { url: `http://127.0.0.1:${await freePort()}`, got: [] };
@@ -73,13 +73,13 @@ describe('each format: one POST per confirmed failure, whose link serves the sna
       health.failNext(1);
       await waitFor('the blip to be discarded', 10_000, () => daemon.stdout.includes('recovered before confirmation'));
 
-      health.failing = true;
+      await health.set('503');
       await waitFor('the down message', 15_000, () => hook.got.length >= 1);
       const down = hook.got[0]!;
       // the failure goes on for several more checks: still one message
       const failedBefore = health.served.failed;
       await waitFor('more failed checks', 10_000, () => health.served.failed >= failedBefore + 4);
-      health.failing = false;
+      await health.set('ok');
       await waitFor('the recovery to be notified and recorded', 15_000, () => latest(daemon)?.recovery?.notification?.status === 'delivered');
 
       assert.equal(hook.got.length, 2, hook.got.map((g) => g.body).join('\n'));
@@ -124,10 +124,10 @@ describe('each format: one POST per confirmed failure, whose link serves the sna
 });
 
 /** Fail, wait for the snapshot; recover, wait for it to be recorded. Returns the snapshot id. */
-async function incident(health: HealthEndpoint, daemon: RunningDaemon, n: number): Promise<string> {
-  health.failing = true;
+async function incident(health: TestService, daemon: RunningDaemon, n: number): Promise<string> {
+  await health.set('503');
   const s = await waitFor(`snapshot ${n}`, 15_000, () => daemon.snapshots(SERVICE).length === n && latest(daemon));
-  health.failing = false;
+  await health.set('ok');
   await waitFor(`recovery ${n}`, 15_000, () => latest(daemon)?.recovery !== null && latest(daemon)?.recovery !== undefined);
   return s.id;
 }

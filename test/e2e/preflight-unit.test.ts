@@ -11,7 +11,8 @@ import type { Snapshot } from '../../src/incident/snapshot';
 import { NODE_FLAGS } from '../../src/commands/unit';
 import { run } from '../../src/util/exec';
 import { INSTALLED_BUNDLE, INSTALLED_CONFIG, STATE_DIR, installPreflightUnit, type InstalledPreflight } from './preflight-unit';
-import { Sandbox, flakyUnit, groupId, httpGet, sandboxUnavailable, until } from './sandbox';
+import { Sandbox, flakyUnit, groupId, httpGet, sandboxUnavailable, untilHealthy } from './sandbox';
+import { waitFor } from './wait';
 
 // ports 18310-18319 belong to this file (parallel test files share the host network)
 const PORT = 18310;
@@ -38,7 +39,7 @@ async function bootWithFlaky(name: string, port: number): Promise<Sandbox> {
   // RestartSec=4: down long enough for failure_threshold 2 at confirm_interval 0.5 s to confirm a crash
   const sb = await Sandbox.up(name, { units: { 'flaky.service': flakyUnit({ port, restartSec: 4 }) } });
   assert.equal((await sb.exec(['systemctl', 'start', 'flaky.service'])).exitCode, 0);
-  await until('flaky healthy', 10_000, async () => ((await httpGet(port, '/health')) === 200 ? true : undefined));
+  await untilHealthy(port, 10_000);
   return sb;
 }
 
@@ -46,7 +47,7 @@ async function bootWithFlaky(name: string, port: number): Promise<Sandbox> {
 async function crashAndRead(t: { diagnostic(message: string): void }, pf: InstalledPreflight, port: number): Promise<{ file: string; doc: Snapshot }> {
   assert.equal(await httpGet(port, '/crash'), 200);
   const dir = path.join(pf.hostSnapshotDir, 'flaky');
-  const name = await until('a snapshot of flaky', 20_000, async () => (fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.json')) : undefined));
+  const name = await waitFor('a snapshot of flaky', 20_000, async () => (fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith('.json')) : undefined));
   const text = await pf.cli(['last', 'flaky', '--config', INSTALLED_CONFIG]);
   assert.equal(text.exitCode, 0, text.stderr);
   assert.match(text.stdout, /flaky/);

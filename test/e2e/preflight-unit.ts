@@ -19,7 +19,8 @@ import * as path from 'node:path';
 import type { RunResult } from '../../src/util/exec';
 import { UNIT_PROPERTIES, parseSystemctlShow, type UnitState } from '../../src/systemd/unit';
 import { requireBundle } from './bundle';
-import { until, type Sandbox } from './sandbox';
+import type { Sandbox } from './sandbox';
+import { waitFor } from './wait';
 
 /** Inside the sandbox. */
 export const INSTALL_DIR = '/srv/pre flight';
@@ -168,10 +169,10 @@ export async function installPreflightUnit(sb: Sandbox, opts: InstallOptions): P
   };
   if (opts.start !== false) {
     await must(sb, ['systemctl', 'start', UNIT]);
-    await until(`${UNIT} watching`, opts.startTimeoutMs ?? 15_000, async () => {
+    await waitFor(`${UNIT} watching`, opts.startTimeoutMs ?? 15_000, async () => {
       const u = await show();
       if (u.activeState === 'failed') throw new Error(`${UNIT} failed: ${u.result}\n${await journal()}`);
-      return u.activeState === 'active' && / watching \d+ service/.test(await journal()) ? true : undefined;
+      return u.activeState === 'active' && / watching \d+ service/.test(await journal());
     });
   }
   return result;

@@ -8,7 +8,8 @@ import type { JournalEntry, JournalRead } from '../../src/systemd/journal';
 import { collectOomKills, unitOwnsCgroup, type OomKill } from '../../src/systemd/kernel';
 import type { Unavailable } from '../../src/systemd/unavailable';
 import { parseSystemctlShow, systemctlShowArgs, type UnitState, type UnitsRead } from '../../src/systemd/unit';
-import { Sandbox, flakyUnit, groupId, httpGet, sandboxUnavailable, until, type ExecOptions } from './sandbox';
+import { Sandbox, flakyUnit, groupId, httpGet, sandboxUnavailable, untilHealthy, type ExecOptions } from './sandbox';
+import { waitFor } from './wait';
 
 // ports 18180-18189 belong to this file (parallel test files share the host network)
 const FLAKY_PORT = 18180;
@@ -63,9 +64,8 @@ describe('real systemd 252 in a sandbox', () => {
     });
     const r = await sb.exec(['systemctl', 'start', 'flaky.service', 'hog.service']);
     assert.equal(r.exitCode, 0, r.stderr);
-    await until('both services healthy', 10_000, async () =>
-      (await httpGet(FLAKY_PORT, '/health')) === 200 && (await httpGet(HOG_PORT, '/health')) === 200 ? true : undefined,
-    );
+    await untilHealthy(FLAKY_PORT, 10_000);
+    await untilHealthy(HOG_PORT, 10_000);
   });
 
   after(async () => {
@@ -103,7 +103,7 @@ describe('real systemd 252 in a sandbox', () => {
 
   test('a crash: exit status 3 in auto-restart, then NRestarts=1 and a new InvocationID', opts, async () => {
     assert.equal(await httpGet(FLAKY_PORT, '/crash'), 200);
-    const crashed = await until('flaky in auto-restart', 5000, async () => {
+    const crashed = await waitFor('flaky in auto-restart', 5000, async () => {
       const u = await show('flaky.service');
       return u.subState === 'auto-restart' ? u : undefined;
     });
@@ -114,14 +114,14 @@ describe('real systemd 252 in a sandbox', () => {
     assert.equal(crashed.mainPid, undefined);
     assert.equal(crashed.invocationId, flakyBefore.invocationId);
 
-    await until('flaky restarted', 10_000, async () => ((await show('flaky.service')).nRestarts === 1 ? true : undefined));
+    await waitFor('flaky restarted', 10_000, async () => (await show('flaky.service')).nRestarts === 1);
     const [again] = units(await call<UnitsRead>('showUnits', { units: ['flaky.service'] }));
     assert.equal(again?.nRestarts, 1);
     assert.equal(again?.result, 'success');
     assert.notEqual(again?.invocationId, flakyBefore.invocationId);
     assert.match(again?.invocationId ?? '', /^[0-9a-f]{32}$/);
     assert.notEqual(again?.mainPid, flakyBefore.mainPid);
-    await until('flaky healthy again', 10_000, async () => ((await httpGet(FLAKY_PORT, '/health')) === 200 ? true : undefined));
+    await untilHealthy(FLAKY_PORT, 10_000);
   });
 
   test("the dead run's journal by its invocation ID, with its last line and systemd's exit line", opts, async () => {
@@ -150,7 +150,7 @@ describe('real systemd 252 in a sandbox', () => {
   test("an OOM kill: the unit's state and the kernel's line, attributed to the unit's cgroup", opts, async () => {
     const before = (await ourKills()).length;
     assert.equal(await httpGet(HOG_PORT, '/hog'), 200);
-    const killed = await until('hog OOM-killed', 15_000, async () => {
+    const killed = await waitFor('hog OOM-killed', 15_000, async () => {
       const u = await show('hog.service');
       return u.execMainCode === 2 ? u : undefined;
     });
@@ -159,7 +159,7 @@ describe('real systemd 252 in a sandbox', () => {
     assert.equal(killed.result, 'signal');
     assert.equal(killed.execMainPid, hogBefore.mainPid);
 
-    const kills = await until('the kernel OOM line in the journal', 5000, async () => {
+    const kills = await waitFor('the kernel OOM line in the journal', 5000, async () => {
       const k = await ourKills();
       return k.length > before ? k : undefined;
     });

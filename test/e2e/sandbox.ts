@@ -9,10 +9,11 @@
 // - Teardown runs on down(), on process exit and on SIGINT/SIGTERM/SIGHUP, so a failing test leaves nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { run, type RunResult } from '../../src/util/exec';
+import { request } from '../daemon/_helpers';
+import { waitFor } from './wait';
 
 const ASSETS = path.join(__dirname, 'sandbox');
 const INIT_SCRIPT = path.join(ASSETS, 'init.sh');
@@ -496,29 +497,17 @@ export function groupId(name: string): number | undefined {
 
 /**
  * GET http://127.0.0.1:port/path (the sandbox shares the host network): the status code, or the error
- * code ('ECONNREFUSED', 'timeout', ...) when there is no answer.
+ * code ('ECONNREFUSED', 'ETIMEDOUT', ...) when there is no answer.
  */
-export function httpGet(port: number, urlPath: string, timeoutMs = 2000): Promise<number | string> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('timeout', () => {
-      req.destroy();
-      resolve('timeout');
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-  });
+export async function httpGet(port: number, urlPath: string, timeoutMs = 2000): Promise<number | string> {
+  try {
+    return (await request(`http://127.0.0.1:${port}${urlPath}`, { timeoutMs })).status;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? String(err);
+  }
 }
 
-/** Poll `probe` every 25 ms until it returns a value; throws after timeoutMs naming `what`. */
-export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
+/** Resolves once 127.0.0.1:port/health answers 200; throws after `ms`. */
+export async function untilHealthy(port: number, ms: number, requestTimeoutMs = 2000): Promise<void> {
+  await waitFor(`127.0.0.1:${port}/health to answer 200`, ms, async () => (await httpGet(port, '/health', requestTimeoutMs)) === 200);
 }

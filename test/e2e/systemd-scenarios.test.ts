@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Snapshot } from '../../src/incident/snapshot';
 import { STATE_DIR, installPreflightUnit, type InstalledPreflight } from './preflight-unit';
-import { Sandbox, flakyUnit, httpGet, sandboxUnavailable, until } from './sandbox';
+import { Sandbox, flakyUnit, httpGet, sandboxUnavailable, untilHealthy } from './sandbox';
+import { waitFor } from './wait';
 
 const skip = sandboxUnavailable();
 const opts = { skip: skip ?? false, timeout: 120_000 };
@@ -55,7 +56,7 @@ describe('systemd scenarios: crash, OOM kill, hang, stop', { skip: skip ?? false
       .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Snapshot);
   };
   const firstSnapshot = (service: string): Promise<Snapshot> =>
-    until(`a snapshot of ${service}`, 30_000, async () => snapshots(service)[0]);
+    waitFor(`a snapshot of ${service}`, 30_000, async () => snapshots(service)[0]);
 
   before(async () => {
     if (skip !== null) return;
@@ -69,7 +70,7 @@ describe('systemd scenarios: crash, OOM kill, hang, stop', { skip: skip ?? false
     });
     for (const u of ['crash', 'hog', 'hang', 'stop']) assert.equal((await sb.exec(['systemctl', 'start', `${u}.service`])).exitCode, 0);
     for (const port of Object.values(PORTS)) {
-      await until(`127.0.0.1:${port} healthy`, 10_000, async () => ((await httpGet(port, '/health')) === 200 ? true : undefined));
+      await untilHealthy(port, 10_000);
     }
     pf = await installPreflightUnit(sb, { configText: config });
     // let every service be seen healthy and the unit watcher take its first poll
@@ -92,7 +93,7 @@ describe('systemd scenarios: crash, OOM kill, hang, stop', { skip: skip ?? false
     );
     assert.match(s.findings[0]?.cause ?? '', /exited with status 3/);
     // it recovers (the new run answers) and stays one incident
-    await until('recovery', 20_000, async () => snapshots('crash')[0]?.recovery ?? undefined);
+    await waitFor('recovery', 20_000, () => snapshots('crash')[0]?.recovery);
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(snapshots('crash').length, 1);
   });
