@@ -12,9 +12,9 @@
 // - String settings take the text as written: `api_token: 1234` is the string "1234".
 // - listen port 0 is allowed (the OS picks one; tests use it); public_url is then not derived.
 import { statSync, readFileSync } from 'node:fs';
-import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { isAbsolute, normalize, resolve } from 'node:path';
-import { ConfigError, errnoCode, quote } from '../util/errors';
+import { ConfigError, errnoCode, isErrno, quote } from '../util/errors';
 import { canonicalNumber, parseYaml, type Pos, type YamlEntry, type YamlMap, type YamlNode } from './yaml';
 
 /** An accepted HTTP status range, inclusive; a single code is {min: code, max: code}. From `expect_status`. */
@@ -75,11 +75,17 @@ const FORMATS = ['json', 'ntfy', 'slack', 'discord'] as const;
 const MAX_SECONDS = 86400;
 const MAX_COUNT = 100000;
 const MAX_CONFIG_BYTES = 1024 * 1024;
+const MISSING: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR']);
 export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** `host:port` as a URL or a listen: value writes it: an IPv6 address in brackets. */
+export function hostPort(host: string, port: number): string {
+  return `${isIPv6(host) ? `[${host}]` : host}:${port}`;
+}
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export const REDACTED = '<redacted>';
 
-const TOP_KEYS = [
+export const TOP_KEYS = [
   'snapshot_dir',
   'interval_seconds',
   'timeout_seconds',
@@ -95,8 +101,8 @@ const TOP_KEYS = [
   'notifications',
   'services',
 ];
-const SERVICE_KEYS = ['name', 'health_url', 'unit', 'expect_status', 'expect_body', 'interval_seconds', 'timeout_seconds', 'buffer_samples'];
-const NOTIFICATION_KEYS = ['webhook', 'format', 'public_url', 'recovery', 'headers'];
+export const SERVICE_KEYS = ['name', 'health_url', 'unit', 'expect_status', 'expect_body', 'interval_seconds', 'timeout_seconds', 'buffer_samples'];
+export const NOTIFICATION_KEYS = ['webhook', 'format', 'public_url', 'recovery', 'headers'];
 
 /** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("intreval"). */
 export function editDistance(a: string, b: string): number {
@@ -294,7 +300,7 @@ function parseUnit(r: Reader, entry: YamlEntry, path: string): string {
 
 function derivePublicUrl(listen: Config['listen']): string | undefined {
   if (!listen || listen.port === 0 || listen.host === '0.0.0.0' || listen.host === '::') return undefined;
-  return `http://${isIPv6(listen.host) ? `[${listen.host}]` : listen.host}:${listen.port}`;
+  return `http://${hostPort(listen.host, listen.port)}`;
 }
 
 function parseNotifications(r: Reader, entry: YamlEntry, listen: Config['listen']): NotificationsConfig {
@@ -543,9 +549,8 @@ function fileProblem(file: string): string | undefined {
     if (st.size > MAX_CONFIG_BYTES) return `is ${st.size} bytes, larger than the 1 MiB a config may be`;
     return undefined;
   } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return 'does not exist';
-    return `cannot be read (${code ?? String(err)})`;
+    if (isErrno(err, MISSING)) return 'does not exist';
+    return `cannot be read (${errnoCode(err) ?? String(err)})`;
   }
 }
 
@@ -636,7 +641,7 @@ export function formatConfig(c: Config): string {
     `retention: ${n(c.retention)}`,
     `journal_lines: ${n(c.journalLines)}`,
     `disks: [${c.disks.map((d) => yamlString(d, true)).join(', ')}]`,
-    `listen: ${c.listen ? s(`${isIP(c.listen.host) === 6 ? `[${c.listen.host}]` : c.listen.host}:${c.listen.port}`) : 'off'}`,
+    `listen: ${c.listen ? s(hostPort(c.listen.host, c.listen.port)) : 'off'}`,
   ];
   if (c.apiToken !== undefined) out.push(`api_token: ${s(REDACTED)}`);
   if (c.notifications) {

@@ -18,7 +18,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import { isIPv4, isIPv6, type AddressInfo, type Socket } from 'node:net';
-import type { Config } from '../config/config';
+import { hostPort, type Config } from '../config/config';
 import { SNAPSHOT_ID_RE, type SnapshotStore } from '../incident/store';
 import { errnoCode, errorMessage } from '../util/errors';
 import { VERSION } from '../version';
@@ -112,7 +112,7 @@ export function isLoopbackHost(host: string): boolean {
 /** Why `start` must refuse this config's listen address, or null. */
 export function listenProblem(c: Pick<Config, 'listen' | 'apiToken'>): { reason: string; hint: string } | null {
   if (!c.listen || c.apiToken !== undefined || isLoopbackHost(c.listen.host)) return null;
-  const where = isIPv6(c.listen.host) ? `[${c.listen.host}]:${c.listen.port}` : `${c.listen.host}:${c.listen.port}`;
+  const where = hostPort(c.listen.host, c.listen.port);
   return {
     reason: `listen: ${where} is not a loopback address and api_token is not set`,
     hint: 'add api_token: <a long random string> (openssl rand -hex 32), or listen on 127.0.0.1',
@@ -205,7 +205,7 @@ export class ApiServer {
     if (!at) return Promise.reject(new Error('listen: off'));
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
-        const shown = isIPv6(at.host) ? `[${at.host}]:${at.port}` : `${at.host}:${at.port}`;
+        const shown = hostPort(at.host, at.port);
         const code = errnoCode(err);
         const why = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EADDRNOTAVAIL' ? 'no such local address' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
         reject(new Error(`listen ${shown}: ${why}${code ? ` (${code})` : ''}; change listen: in the config, or set listen: off`, { cause: err }));
@@ -223,7 +223,7 @@ export class ApiServer {
   /** The base URL clients reach the bound address at (http://127.0.0.1:9187), null before listen. */
   get url(): string | null {
     if (!this.bound) return null;
-    return `http://${isIPv6(this.bound.host) ? `[${this.bound.host}]` : this.bound.host}:${this.bound.port}`;
+    return `http://${hostPort(this.bound.host, this.bound.port)}`;
   }
 
   async close(): Promise<void> {

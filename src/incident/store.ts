@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SERVICE_NAME } from '../config/config';
 import { FileError, writeFileAtomic } from '../util/atomic';
-import { ParseError, errnoCode, errorMessage, quote } from '../util/errors';
+import { ParseError, errnoCode, errorMessage, isErrno, quote } from '../util/errors';
 import { mapLimit } from '../util/exec';
 import { SNAPSHOT_SCHEMA, notificationIn, type SnapshotNotification } from './snapshot';
 
@@ -162,10 +162,7 @@ function defaultFallbackDir(dir: string): { dir: string; sharedRoot: string | nu
   return { dir: path.join(root, tag), sharedRoot: root };
 }
 
-function isDiskFull(err: unknown): boolean {
-  const code = errnoCode(err);
-  return code !== undefined && DISK_FULL_CODES.has(code);
-}
+const isDiskFull = (err: unknown): boolean => isErrno(err, DISK_FULL_CODES);
 
 function statKey(st: Stats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;

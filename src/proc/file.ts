@@ -2,7 +2,7 @@
 // offset 0, so keeping the descriptor saves the open, fstat and close that readFileSync pays each
 // time: on the host sampler's hot path that is three quarters of the cost (bench/sample.ts).
 import { closeSync, openSync, readSync } from 'node:fs';
-import { isErrno } from './scan';
+import { isErrno } from '../util/errors';
 
 const MAX_BYTES = 4 << 20;
 

@@ -1,8 +1,8 @@
 // /proc/[pid]/status (human-readable process state: name, peak and current RSS, threads, uid) and
 // /proc/[pid]/cmdline (the argument vector, NUL-separated).
 import { closeSync, openSync, readSync } from 'node:fs';
-import { Cursor, GONE, isErrno, readTextOr } from './scan';
-import { ParseError } from '../util/errors';
+import { Cursor, GONE, readTextOr } from './scan';
+import { ParseError, isErrno } from '../util/errors';
 
 /**
  * /proc/[pid]/status. Every field is optional: kernel threads and zombies have no Vm* lines.

@@ -2,7 +2,7 @@
 // they walk the text with indexOf/charCodeAt (no split, no regex per line) and build the expensive
 // parts of an error (line number, quoted line) only on the failure path.
 import { readFileSync } from 'node:fs';
-import { ParseError, errnoCode } from '../util/errors';
+import { ParseError, isErrno } from '../util/errors';
 
 const TAB = 9;
 const NL = 10;
@@ -184,11 +184,6 @@ export class Cursor {
 /** errno codes meaning "the thing is not there": a missing file, or a pid that exited under us. */
 export const GONE: ReadonlySet<string> = new Set(['ENOENT', 'ESRCH']);
 
-/** True when `err` is an errno error whose code is in `codes`. */
-export function isErrno(err: unknown, codes: ReadonlySet<string>): boolean {
-  const code = errnoCode(err);
-  return code !== undefined && codes.has(code);
-}
 
 /** One readFileSync; null when it fails with one of `absent` (the thing is not there), else throws. */
 export function readTextOr(file: string, absent: ReadonlySet<string>): string | null {

@@ -6,8 +6,7 @@ import { readPidStat } from '../proc/pid-stat';
 import { readPidCmdline } from '../proc/pid-status';
 import { readPageSize } from '../proc/smaps';
 import { readUptime } from '../proc/uptime';
-import { isErrno } from '../proc/scan';
-import { ParseError } from '../util/errors';
+import { ParseError, isErrno } from '../util/errors';
 
 /** One process as a snapshot shows it (from /proc/[pid]/stat and /proc/[pid]/cmdline). */
 export interface ProcessInfo {

@@ -91,6 +91,12 @@ export function errnoCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** True when `err` is an errno error whose code is in `codes`. */
+export function isErrno(err: unknown, codes: ReadonlySet<string>): boolean {
+  const code = errnoCode(err);
+  return code !== undefined && codes.has(code);
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
