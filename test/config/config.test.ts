@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { editDistance, findConfigFile, formatConfig, loadConfig, parseConfig, suggest, type Config, type ServiceConfig } from '../../src/config/config';
+import { NOTIFICATION_KEYS, SERVICE_KEYS, TOP_KEYS, editDistance, findConfigFile, formatConfig, loadConfig, parseConfig, suggest, type Config, type ServiceConfig } from '../../src/config/config';
 import { ConfigError } from '../../src/util/errors';
 
 const ENV = { HOME: '/home/op' };
@@ -433,7 +433,9 @@ describe('the example preflight.yaml', () => {
     assert.equal(c.notifications?.format, 'ntfy');
   });
   it('documents every key', () => {
-    const keys = ['snapshot_dir', 'interval_seconds', 'timeout_seconds', 'failure_threshold', 'confirm_interval_seconds', 'sample_seconds', 'buffer_samples', 'retention', 'journal_lines', 'disks', 'listen', 'api_token', 'notifications', 'webhook', 'format', 'public_url', 'recovery', 'headers', 'services', 'name', 'health_url', 'unit', 'expect_status', 'expect_body'];
+    // every key the parser accepts: a key added there and not documented here fails
+    const keys = new Set([...TOP_KEYS, ...SERVICE_KEYS, ...NOTIFICATION_KEYS]);
+    assert.ok(keys.size > 20);
     for (const k of keys) assert.match(text, new RegExp(`^[ #]*(- )?${k}:`, 'm'), `${k} is not in preflight.yaml`);
   });
   it('with api_token uncommented it still parses', () => {

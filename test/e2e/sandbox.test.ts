@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { JournalEntry, JournalRead } from '../../src/systemd/journal';
-import { collectOomKills, unitOwnsCgroup, type OomKill } from '../../src/systemd/kernel';
+import { KERNEL_GREP, collectOomKills, unitOwnsCgroup, type OomKill } from '../../src/systemd/kernel';
 import type { Unavailable } from '../../src/systemd/unavailable';
 import { parseSystemctlShow, systemctlShowArgs, type UnitState, type UnitsRead } from '../../src/systemd/unit';
 import { Sandbox, flakyUnit, groupId, httpGet, sandboxUnavailable, untilHealthy, type ExecOptions } from './sandbox';
 import { waitFor } from './wait';
+import { randomBytes } from 'node:crypto';
 
 // ports 18180-18189 belong to this file (parallel test files share the host network)
 const FLAKY_PORT = 18180;
@@ -49,14 +50,16 @@ describe('real systemd 252 in a sandbox', () => {
     return r.ok ? r.entries : [];
   };
   const ourKills = async (): Promise<OomKill[]> => {
-    const kernel = entries(await call<JournalRead>('readKernelJournal', { since: t0.toISOString(), maxBytes: 8 << 20 }));
+    const kernel = entries(await call<JournalRead>('readKernelJournal', { since: t0.toISOString(), maxBytes: 8 << 20, grep: KERNEL_GREP }));
     // the kernel log is the machine's (other sandboxes' kills are in it): keep the kills in our cgroup tree
     return collectOomKills(kernel).filter((k) => k.memcg?.startsWith(`/${sb.cgroup}/`));
   };
 
   before(async () => {
     if (skip !== null) return;
-    sb = await Sandbox.up('selftest', {
+    // a name of its own per run: the kernel log keeps earlier runs' OOM kills, and counting "ours" by a
+    // reused cgroup name inside journalctl's newest-2000-lines window could miss the new one
+    sb = await Sandbox.up(`selftest-${randomBytes(3).toString('hex')}`, {
       units: {
         'flaky.service': flakyUnit({ port: FLAKY_PORT, restartSec: 1 }),
         'hog.service': flakyUnit({ port: HOG_PORT, restartSec: 2, service: ['MemoryMax=64M'] }),

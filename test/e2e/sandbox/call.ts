@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     const opts = { ...common, since, lines: Number(a.lines ?? 100) };
     out = await readUnitJournal(String(a.unit), typeof a.invocationId === 'string' ? { ...opts, invocationId: a.invocationId } : opts);
   } else if (fn === 'readKernelJournal') {
-    out = await readKernelJournal({ ...common, since });
+    out = await readKernelJournal({ ...common, since, ...(typeof a.grep === 'string' ? { grep: a.grep } : {}) });
   } else {
     throw new Error(`call.ts: unknown function ${String(fn)}`);
   }
