@@ -25,18 +25,6 @@ export interface Meminfo {
 
 const KB = 1024;
 
-// The keys of the last parse, by line: meminfo's lines do not move between reads, so reusing the
-// previous (already interned) key string skips a slice and a string-table lookup per line.
-const lastKeys: string[] = [];
-
-function keyAt(text: string, start: number, colon: number, line: number): string {
-  const cached = lastKeys[line];
-  if (cached !== undefined && cached.length === colon - start && text.startsWith(cached, start)) return cached;
-  const key = text.slice(start, colon);
-  lastKeys[line] = key;
-  return key;
-}
-
 /** The value after the colon at `colon` (c.pos is moved there), in bytes when the line says kB. */
 function valueAfter(c: Cursor, colon: number, key: string): number {
   c.pos = colon + 1;
@@ -56,7 +44,6 @@ function valueAfter(c: Cursor, colon: number, key: string): number {
 export function parseMeminfo(text: string, file = '/proc/meminfo'): Meminfo {
   const c = new Cursor(text, file);
   const values: Record<string, number> = {};
-  let line = 0;
   while (!c.atEnd) {
     const start = c.pos;
     const end = c.lineEnd();
@@ -66,7 +53,7 @@ export function parseMeminfo(text: string, file = '/proc/meminfo'): Meminfo {
     }
     const colon = text.indexOf(':', start);
     if (colon === -1 || colon > end || colon === start) c.fail('key', 'expected "Key: value [kB]"', start);
-    const key = keyAt(text, start, colon, line++);
+    const key = text.slice(start, colon);
     values[key] = valueAfter(c, colon, key);
     c.pos = end + 1; // the line was read to its end: no second search for its newline
   }

@@ -2,6 +2,9 @@
 // blocks a libuv thread until the kernel answers, possibly forever, and cannot be cancelled: so each
 // call has a deadline, and a path whose previous call is still pending is refused at once instead of
 // queueing another thread behind it (four hung paths would otherwise stall all of Node's fs I/O).
+// The trade-off taken for speed: a path an asynchronous statfs found on a local filesystem is read
+// synchronously for the next minute. A network mount appearing over that path and hanging within that
+// minute would block the event loop until it answers; the minute's re-check catches it after that.
 import { promises as fsp, statfsSync } from 'node:fs';
 import { readDf } from './df';
 import { InFlight } from '../util/exec';
@@ -78,7 +81,6 @@ export class DiskReader {
   private readonly inFlight = new InFlight();
   /** paths last seen on a local filesystem, with when that was checked (performance.now()) */
   private readonly local = new Map<string, number>();
-  private readonly started = new Set<string>();
   private readonly timeoutMs: number;
   readonly method: DiskMethod;
 
@@ -101,21 +103,15 @@ export class DiskReader {
       return Promise.reject(err);
     }
     const timeoutMs = this.timeoutMs;
-    const key = `${this.method} ${path}`;
-    return this.inFlight.run(key, timeoutMs, () => {
-      const p =
-        this.method === 'df'
-          ? readDfOne(path, timeoutMs)
-          : fsp.statfs(path).then((s) => {
-              if (LOCAL_FS_MAGIC.has(s.type)) this.local.set(path, performance.now());
-              else this.local.delete(path);
-              return diskUsageFromStatfs(path, s);
-            });
-      this.started.add(path);
-      const settle = (): void => void this.started.delete(path);
-      p.then(settle, settle);
-      return p;
-    });
+    return this.inFlight.run(path, timeoutMs, () =>
+      this.method === 'df'
+        ? readDfOne(path, timeoutMs)
+        : fsp.statfs(path).then((s) => {
+            if (LOCAL_FS_MAGIC.has(s.type)) this.local.set(path, performance.now());
+            else this.local.delete(path);
+            return diskUsageFromStatfs(path, s);
+          }),
+    );
   }
 
   /**
@@ -140,7 +136,7 @@ export class DiskReader {
    * a daemon shutting down with a hung mount must end itself with a signal (see the report/README).
    */
   get pendingPaths(): string[] {
-    return [...this.started];
+    return this.inFlight.keys;
   }
 }
 

@@ -156,6 +156,11 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 export class InFlight {
   private readonly pending = new Map<string, number>();
 
+  /** Keys whose call has not settled (timed out or not). */
+  get keys(): string[] {
+    return [...this.pending.keys()];
+  }
+
   async run<T>(key: string, timeoutMs: number, start: () => Promise<T>): Promise<T> {
     const since = this.pending.get(key);
     if (since !== undefined) {
