@@ -31,8 +31,8 @@ export const INSTALL_PATH = '/usr/local/lib/preflight/preflight.js';
 /** The project's documentation URL; until there is one, the unit points at the script itself. */
 export const DOCUMENTATION_URL: string | undefined = undefined;
 /**
- * The daemon's measured peak RSS is 55-59 MiB (3 services, buffer_samples 300, 10 snapshots written,
- * Node 20; see the report): 256 MiB leaves 4x headroom for a capture with a long journal, and the
+ * The daemon's peak RSS is 50-55 MiB with 10 to 100 services (make bench-rss, README "Measured"):
+ * 256 MiB leaves 4x headroom for a capture with a long journal, and the
  * journalctl/systemctl children that are charged to the same cgroup. The page cache of journal files
  * and snapshots is charged too but is reclaimed before the limit kills anything.
  */

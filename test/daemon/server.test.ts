@@ -254,6 +254,7 @@ describe('ApiServer on 127.0.0.1', () => {
       assert.match(String(r.headers['content-type']), c.want.type, c.name);
       assert.equal(r.headers['cache-control'], 'no-store', c.name);
       assert.equal(r.headers['x-content-type-options'], 'nosniff', c.name);
+      assert.equal(r.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'", c.name);
       assert.equal(Number(r.headers['content-length']), Buffer.byteLength(r.body), c.name);
       await c.want.body(r.body);
     }

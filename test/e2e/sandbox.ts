@@ -82,6 +82,15 @@ function onPath(tool: string): boolean {
  * `test('x', { skip: sandboxUnavailable() ?? false }, ...)`.
  */
 export function sandboxUnavailable(): string | null {
+  const reason = whySandboxUnavailable();
+  // CI (.ci/run) must run these tests, not pass by skipping them: there a reason is a failure
+  if (reason !== null && process.env.PREFLIGHT_E2E_REQUIRE_SANDBOX === '1') {
+    throw new Error(`PREFLIGHT_E2E_REQUIRE_SANDBOX=1 but the systemd sandbox cannot boot: ${reason}`);
+  }
+  return reason;
+}
+
+function whySandboxUnavailable(): string | null {
   if (process.platform !== 'linux') return `needs Linux (this is ${process.platform})`;
   if (process.getuid?.() !== 0) return 'needs root: it boots systemd as PID 1 of private namespaces';
   for (const tool of TOOLS) {
