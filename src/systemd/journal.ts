@@ -34,6 +34,21 @@ export interface JournalEntry {
   cursor?: string;
   /** SYSLOG_IDENTIFIER: "kernel", "systemd", the program name */
   identifier?: string;
+  /** _TRANSPORT: stdout (the service's stdout/stderr), journal, syslog, kernel, driver, audit */
+  transport?: string;
+  /**
+   * JOB_TYPE= and JOB_RESULT= of PID 1's job lines about a unit ("Stopping x...", "Stopped x."):
+   * start, stop, restart, reload, ...; done, failed, canceled, timeout, dependency, skipped, ...
+   */
+  jobType?: string;
+  jobResult?: string;
+  /** MESSAGE_ID= (128-bit id of a catalogued message: unit started, stopped, failed, coredump, ...) */
+  messageId?: string;
+  /** ERRNO= that systemd attached to its own line ("Failed to execute ...: No such file or directory") */
+  errno?: number;
+  /** systemd-coredump's entry: the unit whose process dumped core, and the signal */
+  coredumpUnit?: string;
+  coredumpSignal?: number;
 }
 
 export interface JournalParse {
@@ -125,6 +140,20 @@ export function parseJournalJson(text: string, opts: { maxMessageChars: number }
     if (cursor !== undefined) e.cursor = cursor;
     const identifier = str(f.SYSLOG_IDENTIFIER);
     if (identifier !== undefined) e.identifier = identifier;
+    const transport = str(f._TRANSPORT);
+    if (transport !== undefined) e.transport = transport;
+    const jobType = str(f.JOB_TYPE);
+    if (jobType !== undefined) e.jobType = jobType;
+    const jobResult = str(f.JOB_RESULT);
+    if (jobResult !== undefined) e.jobResult = jobResult;
+    const messageId = str(f.MESSAGE_ID);
+    if (messageId !== undefined) e.messageId = messageId;
+    const errno = int(f.ERRNO);
+    if (errno !== undefined) e.errno = errno;
+    const coredumpUnit = str(f.COREDUMP_UNIT);
+    if (coredumpUnit !== undefined) e.coredumpUnit = coredumpUnit;
+    const coredumpSignal = int(f.COREDUMP_SIGNAL);
+    if (coredumpSignal !== undefined) e.coredumpSignal = coredumpSignal;
     entries.push(e);
   }
   return result;
