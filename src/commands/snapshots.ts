@@ -63,7 +63,7 @@ export const listCommand: Command = {
     if (ctx.values.json === true) {
       ctx.io.out(
         JSON.stringify(
-          entries.map((e) => ({ service: e.service, id: e.id, at: e.at, trigger: e.trigger, summary: e.summary, path: e.path, notification: e.notification ?? null })),
+          entries.map((e) => ({ service: e.service, id: e.id, at: e.at, trigger: e.trigger, summary: e.summary, probable_cause: e.probableCause, path: e.path, notification: e.notification ?? null })),
           null,
           2,
         ),
@@ -74,7 +74,7 @@ export const listCommand: Command = {
       ctx.io.err(`preflight: no snapshots${ctx.positionals[0] ? ` for '${ctx.positionals[0]}'` : ''} in ${store.dir}`);
       return EXIT_NOT_FOUND;
     }
-    const rows = entries.map((e) => [e.at.slice(0, 19).replace('T', ' '), e.service, e.trigger, e.id, notifiedText(e.notification ?? null), e.summary]);
+    const rows = entries.map((e) => [e.at.slice(0, 19).replace('T', ' '), e.service, e.trigger, e.id, notifiedText(e.notification ?? null), e.probableCause || e.summary]);
     const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) ctx.io.out(r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  '));
     return EXIT_OK;

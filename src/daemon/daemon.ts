@@ -5,10 +5,9 @@
 import path from 'node:path';
 import type { Config, ServiceConfig } from '../config/config';
 import { captureContext, readUnit, type CapturedContext } from '../incident/capture';
-import { findDeadRunExit } from '../systemd/exit';
 import type { UnitState } from '../systemd/unit';
 import { buildSnapshot } from '../incident/build';
-import { iso, type ProbeSample, type Snapshot, type SnapshotError, type SnapshotExit, type Trigger, type UnitSample } from '../incident/snapshot';
+import { iso, type ProbeSample, type Snapshot, type SnapshotError, type Trigger, type UnitSample } from '../incident/snapshot';
 import { SnapshotStore } from '../incident/store';
 import { probe, probeErrorCode, probeErrorKindOf, type ProbeResult, type ProbeSpec } from '../probe/http';
 import { HostSampler, type HostSample } from '../sample/host';
@@ -46,6 +45,8 @@ interface PersistedState {
   services: Record<string, { incidentId: string; firstFailureAt: number; consecutiveFailures: number }>;
   /** NRestarts seen at each service's recent incidents */
   restarts?: Record<string, { at: string; nRestarts: number }[]>;
+  /** each service's newest incident and when it recovered */
+  last?: Record<string, { firstFailureAt: string; recoveredAt: string | null }>;
 }
 
 interface ServiceRuntime {
@@ -74,6 +75,8 @@ interface ServiceRuntime {
   lastProbe: ProbeResult | null;
   /** the committed, not yet recovered incident (persisted so a restart does not report it twice) */
   openIncident: { id: string; firstFailureAt: number } | null;
+  /** the newest incident and its recovery: what happened up to then is never a later incident's cause */
+  lastIncident: { firstFailureAt: string; recoveredAt: string | null } | null;
   incidentsTotal: Record<Trigger, number>;
   unitRestartsTotal: number;
 }
@@ -180,6 +183,7 @@ export class Daemon {
       checking: null,
       lastProbe: null,
       openIncident: null,
+      lastIncident: null,
       incidentsTotal: { health_check: 0, unit_restart: 0, manual: 0 },
       unitRestartsTotal: 0,
     }));
@@ -210,6 +214,7 @@ export class Daemon {
         this.log.info(`${rt.cfg.name}: incident ${open.incidentId} still open from before the restart`);
       }
       rt.restartHistory = state?.restarts?.[rt.cfg.name] ?? [];
+      rt.lastIncident = state?.last?.[rt.cfg.name] ?? null;
     }
     const flushed = await this.store.flushFallback().catch(() => 0);
     if (flushed > 0) this.log.info(`moved ${flushed} parked snapshot(s) back into ${this.config.snapshotDir}`);
@@ -481,7 +486,6 @@ export class Daemon {
     // the unit's state is cheap to re-read and tells what systemd did since the first failure
     const unitNow = cfg.unit ? (await readUnit(cfg.unit, commandTimeoutMs(cfg.timeoutSeconds))).unit : null;
     const id = this.store.newId(cfg.name, new Date(e.firstFailureAt));
-    const exit = this.deadRunExit(restart, context, e.firstFailureAt);
     const unitSamples = this.unitSamples(rt);
     const snapshot = buildSnapshot({
       id,
@@ -497,8 +501,10 @@ export class Daemon {
       failureSample: failureSample ? await failureSample : null,
       probeSamples: this.probeSamples(rt),
       ...(unitSamples ? { unitSamples } : {}),
-      exit,
+      restartExit: restart?.exit ?? null,
+      deadInvocation: restart?.deadInvocationId ?? null,
       previousRestarts: rt.restartHistory,
+      previous: rt.lastIncident,
     });
     const nRestarts = unitNow?.nRestarts ?? context.unit?.nRestarts;
     if (nRestarts !== undefined) {
@@ -510,22 +516,12 @@ export class Daemon {
     this.lastCaptureDurationMs = context.finishedAt - context.startedAt;
     rt.incidentsTotal[snapshot.trigger]++;
     rt.openIncident = { id: snapshot.id, firstFailureAt: e.firstFailureAt };
+    rt.lastIncident = { firstFailureAt: snapshot.transition.first_failure_at, recoveredAt: null };
     await this.persist();
     const what = error?.message ?? (restart ? `${restart.unit} restarted` : 'failed');
-    this.log.error(`${cfg.name}: DOWN (${what}); ${snapshot.findings[0]?.cause ?? snapshot.summary}; snapshot ${file}`);
+    this.log.error(`${cfg.name}: DOWN (${what}); ${snapshot.probable_cause}; snapshot ${file}`);
     this.events.onIncident?.(snapshot, file);
     this.notify(rt, 'down', snapshot);
-  }
-
-  /**
-   * How the dead run ended: systemd's own line when the restart event carried it, else the last
-   * "Main process exited" line in the captured journal (for a health-check incident, only lines
-   * since shortly before the first failure, so an older crash in the window is not blamed).
-   */
-  private deadRunExit(restart: RestartEvent | null, context: CapturedContext, firstFailureAt: number): SnapshotExit | null {
-    if (restart?.exit) return restart.exit;
-    const from = restart ? 0 : firstFailureAt - this.config.intervalSeconds * 1000;
-    return findDeadRunExit(context.journal.filter((j) => Date.parse(j.at) >= from));
   }
 
   /** A unit restart during an open incident: noted in that incident's snapshot, no new one. */
@@ -561,6 +557,7 @@ export class Daemon {
     const cfg = rt.cfg;
     const id = rt.openIncident?.id ?? null;
     rt.openIncident = null;
+    if (rt.lastIncident) rt.lastIncident = { ...rt.lastIncident, recoveredAt: iso(at) };
     await this.persist();
     const seconds = Math.round(downtimeMs / 1000);
     if (!id) {
@@ -603,8 +600,10 @@ export class Daemon {
       .then(() => {
         const services: PersistedState['services'] = {};
         const restarts: NonNullable<PersistedState['restarts']> = {};
+        const last: NonNullable<PersistedState['last']> = {};
         for (const rt of this.services) {
           if (rt.restartHistory.length > 0) restarts[rt.cfg.name] = rt.restartHistory;
+          if (rt.lastIncident) last[rt.cfg.name] = rt.lastIncident;
           if (rt.openIncident) {
             services[rt.cfg.name] = {
               incidentId: rt.openIncident.id,
@@ -613,7 +612,7 @@ export class Daemon {
             };
           }
         }
-        return this.store.saveState<PersistedState>({ version: 1, services, restarts });
+        return this.store.saveState<PersistedState>({ version: 1, services, restarts, last });
       })
       .catch((err: unknown) => this.log.error(`state not saved: ${errorMessage(err)}`));
     return this.persisting;

@@ -16,8 +16,8 @@
 //   logged or stored in the snapshot.
 import { hostname } from 'node:os';
 import type { NotificationsConfig } from '../config/config';
-import { formatDuration } from '../incident/render';
-import { iso, notificationIn, type Snapshot, type SnapshotError, type SnapshotNotification } from '../incident/snapshot';
+import { formatDuration } from '../util/units';
+import { iso, notificationIn, upgradeSnapshot, type Snapshot, type SnapshotError, type SnapshotNotification } from '../incident/snapshot';
 import { errorMessage } from '../util/errors';
 import { sleep } from '../util/time';
 import { post, type PostResult } from './post';
@@ -100,7 +100,8 @@ export function factsOf(s: Snapshot, event: NotifyEvent, publicUrl: string | und
     at: event === 'recovered' && s.recovery ? s.recovery.at : s.transition.first_failure_at,
     trigger: s.trigger,
     summary: s.summary,
-    probableCause: s.findings[0]?.cause ?? null,
+    // only a certain or likely cause is told as one; otherwise what was seen, and that no cause was found
+    probableCause: upgradeSnapshot(s).probable_cause,
     error: s.error,
     what: whatFailed(s),
     link: snapshotLink(publicUrl, s.service, s.id),

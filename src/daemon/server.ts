@@ -283,6 +283,7 @@ export class ApiServer {
           at: e.at,
           trigger: e.trigger,
           summary: e.summary,
+          probable_cause: e.probableCause,
           notification: e.notification ?? null,
           url: `/failure-context/${e.service}/${e.id}`,
         }));

@@ -53,8 +53,15 @@ export interface Evidence {
    * `timeout`, `not_running`, ...), so the ranker folds those into it instead of listing them beside it.
    */
   explains?: readonly string[];
+  /** the most this evidence can claim (a rule's own cap: "hung" is likely at best); the ranker may lower it */
+  confidence?: Confidence;
   /** ranks evidence of the same confidence, role and scope: more specific first (default 0) */
   specificity?: number;
   /** the ranker keeps it only as context ("seen, not blamed"), never as a cause: a neighbour's OOM kill */
   contextOnly?: boolean;
 }
+
+/** How a run ends: what a cause of death explains (kinds of mechanism evidence). */
+export const ENDINGS = ['exit_status', 'signal', 'core_dump', 'segfault', 'not_running', 'restart_loop'] as const;
+/** How a failure looks from outside: what any cause explains (kinds of symptom evidence). */
+export const SYMPTOMS = ['http_status', 'timeout', 'hung', 'connection_refused', 'reset', 'body_mismatch'] as const;

@@ -15,7 +15,7 @@ import { constants as fsc, promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, type Config, type ServiceConfig } from '../config/config';
-import { formatBytes } from '../incident/render';
+import { formatBytes } from '../util/units';
 import { probe, type ProbeResult } from '../probe/http';
 import { readAllPressure } from '../proc/pressure';
 import { DiskReader } from '../proc/statfs';

@@ -1,10 +1,12 @@
 // Assemble a snapshot from what the capture took, the rings, and the check that failed.
 import type { ServiceConfig } from '../config/config';
+import { diagnose, type DiagnosisInput } from '../diagnosis';
+import { deadRunExit } from '../diagnosis/rules/exit';
+import { NEAR_MIN_MS } from '../diagnosis/context';
 import type { HostSample } from '../sample/host';
 import { summaryLine } from '../sample/format';
 import type { UnitState } from '../systemd/unit';
 import type { CapturedContext } from './capture';
-import { computeFindings, type FindingsInput } from './findings';
 import {
   SNAPSHOT_SCHEMA,
   iso,
@@ -33,8 +35,13 @@ export interface BuildInput {
   failureSample: HostSample | null;
   probeSamples: ProbeSample[];
   unitSamples?: UnitSample[];
-  exit: SnapshotExit | null;
-  previousRestarts?: FindingsInput['previousRestarts'];
+  /** how the dead run ended, when the restart event said so; else found in the journal (deadRunExit) */
+  restartExit: SnapshotExit | null;
+  /** the invocation that died, for a unit restart */
+  deadInvocation?: string | null;
+  previousRestarts?: DiagnosisInput['previousRestarts'];
+  /** this service's previous incident: its evidence is never this one's cause */
+  previous?: DiagnosisInput['previous'];
 }
 
 export function buildSnapshot(b: BuildInput): Snapshot {
@@ -42,17 +49,37 @@ export function buildSnapshot(b: BuildInput): Snapshot {
   const unitState = b.unitNow ?? ctx.unit;
   const unit = b.service.unit ? { Id: b.service.unit, ...(unitState?.properties ?? {}) } : null;
   const summarySample = b.failureSample ?? b.hostSamples[b.hostSamples.length - 1] ?? null;
-  const findings = computeFindings({
-    error: b.error,
+  const intervalMs = b.service.intervalSeconds * 1000;
+  // one decision for the exit, so the JSON's `exit` and the findings' words can never disagree
+  const recovered = b.previous?.recoveredAt ? Date.parse(b.previous.recoveredAt) : Number.NEGATIVE_INFINITY;
+  const exit = deadRunExit({
     trigger: b.trigger,
+    restartExit: b.restartExit,
+    journal: ctx.journal,
+    unit: unitState ?? null,
+    from: Math.max(b.firstFailureAt - Math.max(intervalMs, NEAR_MIN_MS), recovered + 1),
+  });
+  const d = diagnose({
+    trigger: b.trigger,
+    error: b.error,
     unit,
-    exit: b.exit,
+    exit,
     journal: ctx.journal,
     kernel: ctx.kernel,
     samples: b.hostSamples,
+    ...(b.unitSamples ? { unitSamples: b.unitSamples } : {}),
+    probes: b.probeSamples,
+    processes: ctx.processes,
     cpus: ctx.host.cpus,
     memoryEvents: ctx.memoryEvents,
+    firstFailureAt: iso(b.firstFailureAt),
+    confirmedAt: iso(b.confirmedAt),
+    intervalSeconds: b.service.intervalSeconds,
+    deadInvocation: b.deadInvocation ?? null,
+    previous: b.previous ?? null,
     ...(b.previousRestarts !== undefined ? { previousRestarts: b.previousRestarts } : {}),
+    servicePid: ctx.servicePid ?? null,
+    listening: ctx.listening ?? null,
   });
   return {
     schema: SNAPSHOT_SCHEMA,
@@ -69,9 +96,12 @@ export function buildSnapshot(b: BuildInput): Snapshot {
     },
     error: b.error,
     summary: summarySample ? summaryLine(summarySample) : 'no host sample',
-    findings,
+    probable_cause: d.probableCause,
+    findings: d.findings,
+    context: d.context,
+    last_words: d.lastWords,
     samples: { host: b.hostSamples, probe: b.probeSamples, ...(b.unitSamples ? { unit: b.unitSamples } : {}) },
-    exit: b.exit,
+    exit,
     journal: ctx.journal,
     kernel: ctx.kernel,
     processes: ctx.processes,

@@ -7,6 +7,7 @@ import { readUnitMemoryEvents } from '../cgroup/memory-events';
 import type { ServiceConfig } from '../config/config';
 import { readBootId, readHostname, readOsRelease } from '../proc/sys-kernel';
 import { readUptime } from '../proc/uptime';
+import type { Listening } from '../diagnosis/input';
 import type { ProcessInfo, ProcessTable } from '../sample/procs';
 import { readKernelJournal, readUnitJournal, type JournalEntry } from '../systemd/journal';
 import { KERNEL_GREP, classifyKernelLine } from '../systemd/kernel';
@@ -59,6 +60,10 @@ export interface CapturedContext {
   processes: Snapshot['processes'];
   /** the unit's cgroup v2 memory.events counters (null on cgroup v1, or without a unit) */
   memoryEvents: { oom: number; oomKill: number } | null;
+  /** without a unit: the process listening on the health URL's port, when it could be found */
+  servicePid?: number | null;
+  /** what listens on the health URL's port, and where the unit's processes listen */
+  listening?: Listening | null;
   errors: CaptureError[];
 }
 
@@ -82,8 +87,12 @@ export function hostFacts(procRoot = '/proc'): SnapshotHost {
   };
 }
 
-function journalLine(e: JournalEntry): SnapshotJournalLine {
-  return { at: e.at, priority: e.priority ?? null, pid: e.pid ?? null, message: e.message };
+export function journalLine(e: JournalEntry): SnapshotJournalLine {
+  const line: SnapshotJournalLine = { at: e.at, priority: e.priority ?? null, pid: e.pid ?? null, message: e.message };
+  if (e.invocationId !== undefined) line.invocation = e.invocationId;
+  if (e.fromManager) line.systemd = true;
+  if (e.jobType !== undefined) line.job = e.jobResult === undefined ? { type: e.jobType } : { type: e.jobType, result: e.jobResult };
+  return line;
 }
 
 function processLine(p: ProcessInfo): SnapshotProcess {

@@ -1,8 +1,11 @@
 // The text form of a snapshot for `preflight last` and `preflight show`: what failed, why it most
 // likely failed, and the evidence, readable in a terminal at 03:00 without jq.
 import type { HostSample } from '../sample/host';
-import type { Snapshot, SnapshotProcess } from './snapshot';
+import { upgradeSnapshot, type Finding, type Snapshot, type SnapshotProcess } from './snapshot';
 import { clip } from '../util/text';
+import { formatBytes, formatDuration } from '../util/units';
+
+export { formatBytes, formatDuration };
 
 const ERROR_WORDS: Record<string, string> = {
   http_status: 'unexpected HTTP status',
@@ -18,29 +21,6 @@ const ERROR_WORDS: Record<string, string> = {
 const hhmmss = (at: string): string => at.slice(11, 19);
 const when = (at: string): string => `${at.slice(0, 10)} ${at.slice(11, 19)} UTC`;
 const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : `${Math.round(x)}%`);
-
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h${String(m % 60).padStart(2, '0')}m`;
-  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
-}
-
-export function formatBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined || !Number.isFinite(n)) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v >= 100 || u === 0 ? Math.round(v) : v.toFixed(1)} ${units[u]}`;
-}
-
 
 function table(rows: string[][], indent = '  '): string[] {
   const widths: number[] = [];
@@ -74,33 +54,71 @@ function processes(list: SnapshotProcess[]): string[] {
   ]);
 }
 
-export function renderSnapshot(
-  s: Snapshot,
-  opts: { path?: string; timelineRows?: number; logLines?: number; processRows?: number } = {},
-): string {
+const SCOPE_WORDS: Record<string, string> = {
+  invocation: 'this run',
+  unit: 'this unit',
+  dependency: 'a dependency',
+  host: 'the host',
+  other: 'another unit',
+};
+const TRIGGER_WORDS: Record<string, string> = { health_check: 'health check failed', unit_restart: 'restarted by systemd', manual: 'manual snapshot' };
+
+/** A quoted evidence line without its leading ISO time, which the line already says as HH:MM:SS. */
+function quoted(q: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT(\d\d:\d\d:\d\d)(?:\.\d+)?Z) (.*)$/.exec(q);
+  return m ? `${m[2]} ${m[3]}` : q;
+}
+
+/** `[certain, this run]`, or nothing for a version 1 finding. */
+function grade(f: Finding): string {
+  const bits = [f.confidence, f.scope ? SCOPE_WORDS[f.scope] ?? f.scope : undefined].filter(Boolean);
+  return bits.length > 0 ? ` [${bits.join(', ')}]` : '';
+}
+
+/** The first screen: what happened, why (with the line it rests on), and the service's last words. */
+function head(s: Snapshot): string[] {
   const out: string[] = [];
   const status = s.recovery
     ? `recovered at ${when(s.recovery.at)} after ${formatDuration(s.recovery.downtime_seconds)}`
     : 'not recovered when captured';
-  out.push(`${s.service} failed at ${when(s.transition.first_failure_at)} (${s.trigger.replace('_', ' ')}); ${status}`);
+  out.push(`${s.service} failed at ${when(s.transition.first_failure_at)} (${TRIGGER_WORDS[s.trigger] ?? s.trigger}); ${status}`);
+  const first = s.findings[0];
+  const told = first !== undefined && first.cause === s.probable_cause;
+  const quote = told ? (first.quote ?? first.evidence[0]) : undefined;
+  out.push(`  probable cause: ${s.probable_cause}${told ? grade(first) : ''}${quote ? ` · ${quoted(quote)}` : ''}`);
+  const words = s.last_words[s.last_words.length - 1];
+  if (words && !(quote ?? '').includes(words.message.trim().replace(/\s+/g, ' ').slice(0, 80))) {
+    out.push(`  last words: ${hhmmss(words.at)} ${clip(words.message.replace(/\s+/g, ' ').trim(), 200)}`);
+  }
+  return out;
+}
+
+export function renderSnapshot(
+  s0: Snapshot,
+  opts: { path?: string; timelineRows?: number; logLines?: number; processRows?: number } = {},
+): string {
+  const s = upgradeSnapshot(s0);
+  const out = head(s);
   if (s.error) {
     const what = ERROR_WORDS[s.error.kind] ?? s.error.kind;
     const detail = s.error.message && s.error.message !== what ? `: ${s.error.message}` : '';
-    out.push(`  what failed: ${what}${detail}${s.health_url ? ` (${s.health_url})` : ''}`);
+    const body = s.error.body ? `; answered: ${clip(s.error.body.replace(/\s+/g, ' ').trim(), 120)}` : '';
+    out.push(`  what failed: ${what}${detail}${s.health_url ? ` (${s.health_url})` : ''}${body}`);
   }
   if (s.exit) out.push(`  exit: code=${s.exit.code} status=${s.exit.status}${s.exit.at ? ` at ${hhmmss(s.exit.at)}` : ''}`);
-  out.push(`  confirmed: ${s.transition.confirmed_at ? when(s.transition.confirmed_at) : '-'} after ${s.transition.consecutive_failures} failed check(s)`);
   out.push(`  host: ${s.summary}`);
   const [first, ...rest] = s.findings;
   if (first) {
-    out.push(`  probable cause: ${first.cause}`);
-    for (const e of first.evidence) out.push(`    · ${e}`);
+    out.push('', `evidence for "${first.cause}"${grade(first)}:`);
+    for (const e of first.evidence) out.push(`  · ${e}`);
     for (const f of rest) {
-      out.push(`  also: ${f.cause}`);
-      for (const e of f.evidence) out.push(`    · ${e}`);
+      out.push(`also${grade(f)}: ${f.cause}`);
+      for (const e of f.evidence) out.push(`  · ${e}`);
     }
-  } else {
-    out.push('  probable cause: none found in the captured evidence');
+  }
+  if (s.context.length > 0) {
+    out.push('', 'seen, not blamed:');
+    for (const f of s.context) out.push(`  ${f.cause}`, ...f.evidence.slice(0, 1).map((e) => `    · ${e}`));
   }
   out.push('', 'host before the failure:', ...timeline(s.samples.host, opts.timelineRows ?? 12));
   if (s.samples.probe.length > 0) {

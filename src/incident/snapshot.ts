@@ -1,10 +1,15 @@
-// The file is the product: schema `preflight.snapshot/1`, one self-contained JSON document per
+// The file is the product: schema `preflight.snapshot/2`, one self-contained JSON document per
 // incident. Field names are snake_case and times ISO-8601 UTC throughout, so the file reads the same
 // in jq, in a browser and in `preflight last`. Adding a field is compatible; renaming one is a new schema.
+// Version 2 gave findings their scope and confidence and added probable_cause, context and last_words;
+// version 1 files are still read (upgradeSnapshot) so an upgrade never hides an old incident.
+import type { Confidence, Scope } from '../diagnosis/evidence';
 import type { ProbeErrorKind } from '../probe/http';
 import type { HostSample } from '../sample/host';
 
-export const SNAPSHOT_SCHEMA = 'preflight.snapshot/1';
+export const SNAPSHOT_SCHEMA = 'preflight.snapshot/2';
+/** Every schema `last`, `show`, `list` and the API read; only SNAPSHOT_SCHEMA is written. */
+export const READABLE_SCHEMAS: readonly string[] = ['preflight.snapshot/1', SNAPSHOT_SCHEMA];
 
 export type Trigger = 'health_check' | 'unit_restart' | 'manual';
 /** What the failed health check ran into (the probe's classification). */
@@ -39,15 +44,31 @@ export interface UnitSample {
 
 /** The failed check that opened the incident. */
 export interface SnapshotError {
-  kind: ErrorKind | 'unit' ;
+  kind: ErrorKind | 'unit';
   status: number | null;
   message: string;
   latency_ms: number | null;
+  /** the start of the body the service answered with (its own words about why), when there was one */
+  body?: string;
+  /** the certificate the server presented, on a TLS failure */
+  tls?: { code: string; subject: string | null; issuer: string | null; valid_from: string | null; valid_to: string | null };
 }
 
-/** A probable cause with the lines or figures it rests on; findings[0] is the most probable. */
+/**
+ * A probable cause with the lines or figures it rests on; findings[0] is the most probable.
+ * `scope` says whose evidence it is (this run, this unit, a dependency, the host), `confidence` how
+ * much it proves: only a `certain` or `likely` one is told as the probable cause.
+ */
 export interface Finding {
   cause: string;
+  /** stable slug of the kind of cause: `oom_kill`, `exit_status`, `log.errno.ECONNREFUSED`, ... */
+  kind?: string;
+  scope?: Scope;
+  confidence?: Confidence;
+  /** when the evidence says it happened; null for a state read at capture */
+  at?: string | null;
+  /** the one strongest quoted line */
+  quote?: string | null;
   evidence: string[];
 }
 
@@ -57,6 +78,12 @@ export interface SnapshotJournalLine {
   priority: number | null;
   pid: number | null;
   message: string;
+  /** the run this line belongs to: the sender's _SYSTEMD_INVOCATION_ID, or systemd's INVOCATION_ID for its lines about a run */
+  invocation?: string;
+  /** systemd's own line about the unit (it carried UNIT=), not the service's */
+  systemd?: true;
+  /** systemd's job line: JOB_TYPE (start, stop, restart, ...) and JOB_RESULT when the job ended */
+  job?: { type: string; result?: string };
 }
 
 /** A kernel log line (journalctl -k -o json). */
@@ -102,7 +129,7 @@ export interface CaptureError {
 }
 
 export interface Snapshot {
-  schema: typeof SNAPSHOT_SCHEMA;
+  schema: string;
   id: string;
   service: string;
   health_url: string;
@@ -111,8 +138,18 @@ export interface Snapshot {
   trigger: Trigger;
   transition: { first_failure_at: string; confirmed_at: string | null; consecutive_failures: number };
   error: SnapshotError | null;
+  /** the host at the failure, one line: `RAM 94% | swap 40% | disk / 87% | load 4.20 | cpu 99%` */
   summary: string;
+  /**
+   * The one line a person reads first: the first finding's cause when it is `certain` or `likely`, else
+   * what was seen and that no cause was found (`HTTP 503, no cause found`).
+   */
+  probable_cause: string;
   findings: Finding[];
+  /** what was seen near the failure and deliberately not blamed: a neighbour's OOM kill, an earlier incident's crash */
+  context: Finding[];
+  /** the service's last telling lines before the failure, newest last */
+  last_words: SnapshotJournalLine[];
   /** `unit`: the unit's polls (present when the service has a unit) */
   samples: { host: HostSample[]; probe: ProbeSample[]; unit?: UnitSample[] };
   exit: SnapshotExit | null;
@@ -131,4 +168,19 @@ export const iso = (ms: number): string => new Date(ms).toISOString();
 /** A stored `notification` field, or null when there is none (or it is not one). */
 export function notificationIn(v: unknown): SnapshotNotification | null {
   return typeof v === 'object' && v !== null && typeof (v as { status?: unknown }).status === 'string' ? (v as SnapshotNotification) : null;
+}
+
+/**
+ * A stored snapshot as this version reads it: a version 1 file gets the fields version 2 added (its
+ * first finding as the probable cause, no context, no last words), so every reader handles one shape.
+ */
+export function upgradeSnapshot(s: Snapshot): Snapshot {
+  if (s.schema === SNAPSHOT_SCHEMA) return s;
+  const v1 = s as Partial<Snapshot> & Snapshot;
+  return {
+    ...v1,
+    probable_cause: v1.probable_cause ?? v1.findings?.[0]?.cause ?? 'no cause found',
+    context: v1.context ?? [],
+    last_words: v1.last_words ?? [],
+  };
 }

@@ -13,7 +13,7 @@ import { SERVICE_NAME } from '../config/config';
 import { FileError, writeFileAtomic } from '../util/atomic';
 import { ParseError, errnoCode, errorMessage, isErrno, quote } from '../util/errors';
 import { mapLimit } from '../util/exec';
-import { SNAPSHOT_SCHEMA, notificationIn, type SnapshotNotification } from './snapshot';
+import { READABLE_SCHEMAS, notificationIn, type SnapshotNotification } from './snapshot';
 
 /**
  * A snapshot id: the snapshot's UTC time with `:` made filesystem-safe, plus `-N` when several
@@ -40,9 +40,9 @@ const LIST_CONCURRENCY = 8;
 // O_NONBLOCK: a FIFO named like a snapshot cannot hang a listing in open().
 const OPEN_IN_STORE = fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK;
 
-/** The part of a `preflight.snapshot/1` document the store relies on (src/incident/snapshot.ts owns the rest). */
+/** The part of a snapshot document (any READABLE_SCHEMAS version) the store relies on (src/incident/snapshot.ts owns the rest). */
 export interface StoredSnapshot {
-  schema: typeof SNAPSHOT_SCHEMA;
+  schema: string;
   id: string;
   service: string;
   trigger: string;
@@ -58,6 +58,8 @@ export interface SnapshotEntry {
   at: string;
   trigger: string;
   summary: string;
+  /** the snapshot's probable cause (a version 1 file: its first finding's cause; '' when it has none) */
+  probableCause: string;
   path: string;
   /** true while the file waits in the fallback folder because the snapshot dir could not take it. */
   parked?: boolean;
@@ -117,8 +119,8 @@ export function checkSnapshotText(text: string): Checked {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not a JSON object' };
   const v = value as Record<string, unknown>;
-  if (v.schema !== SNAPSHOT_SCHEMA) {
-    return { ok: false, field: 'schema', reason: `schema is ${quote(String(v.schema))}, not ${SNAPSHOT_SCHEMA}` };
+  if (typeof v.schema !== 'string' || !READABLE_SCHEMAS.includes(v.schema)) {
+    return { ok: false, field: 'schema', reason: `schema is ${quote(String(v.schema))}, not one of ${READABLE_SCHEMAS.join(', ')}` };
   }
   const transition = v.transition as Record<string, unknown> | undefined;
   const fields: Array<[string, unknown, RegExp | null]> = [
@@ -133,6 +135,8 @@ export function checkSnapshotText(text: string): Checked {
     if (re && !re.test(got)) return { ok: false, field, reason: `${field} ${quote(got)} is not valid` };
   }
   const notification = notificationIn(v.notification);
+  const findings = Array.isArray(v.findings) ? (v.findings as Array<{ cause?: unknown }>) : [];
+  const cause = typeof v.probable_cause === 'string' ? v.probable_cause : typeof findings[0]?.cause === 'string' ? findings[0].cause : '';
   return {
     ok: true,
     entry: {
@@ -141,6 +145,7 @@ export function checkSnapshotText(text: string): Checked {
       at: (transition as { first_failure_at: string }).first_failure_at,
       trigger: v.trigger as string,
       summary: v.summary as string,
+      probableCause: cause,
       ...(notification ? { notification } : {}),
     },
   };
@@ -630,7 +635,8 @@ export class SnapshotStore {
   private checkSnapshot(snap: StoredSnapshot): void {
     this.checkService(snap.service);
     if (!SNAPSHOT_ID_RE.test(snap.id)) throw new RangeError(`snapshot id ${quote(snap.id)} is not a snapshot id (see newId)`);
-    if (snap.schema !== SNAPSHOT_SCHEMA) throw new RangeError(`snapshot schema ${quote(String(snap.schema))} is not ${SNAPSHOT_SCHEMA}`);
+    // a version 1 file is rewritten as it is (recovery, notification outcome); new ones are written as the current version
+    if (!READABLE_SCHEMAS.includes(snap.schema)) throw new RangeError(`snapshot schema ${quote(String(snap.schema))} is not one of ${READABLE_SCHEMAS.join(', ')}`);
   }
 }
 

@@ -31,6 +31,8 @@ export interface JournalEntry {
   unit?: string;
   /** INVOCATION_ID= of the run systemd's line is about, else the sender's _SYSTEMD_INVOCATION_ID */
   invocationId?: string;
+  /** the line is the manager's about a unit (it carries UNIT= or USER_UNIT=), not the unit's own output */
+  fromManager?: true;
   cursor?: string;
   /** SYSLOG_IDENTIFIER: "kernel", "systemd", the program name */
   identifier?: string;
@@ -131,7 +133,8 @@ export function parseJournalJson(text: string, opts: { maxMessageChars: number }
     if (priority !== undefined) e.priority = priority;
     const pid = int(f._PID) ?? int(f.SYSLOG_PID);
     if (pid !== undefined) e.pid = pid;
-    const aboutUnit = str(f.UNIT);
+    const aboutUnit = str(f.UNIT) ?? str(f.USER_UNIT);
+    if (aboutUnit !== undefined) e.fromManager = true;
     const unit = aboutUnit ?? str(f._SYSTEMD_UNIT);
     if (unit !== undefined) e.unit = unit;
     const invocationId = aboutUnit !== undefined ? (str(f.INVOCATION_ID) ?? str(f._SYSTEMD_INVOCATION_ID)) : str(f._SYSTEMD_INVOCATION_ID);

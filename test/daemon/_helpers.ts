@@ -7,11 +7,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { DaemonStatus, ServiceStatus } from '../../src/daemon/daemon';
 import type { Snapshot } from '../../src/incident/snapshot';
 
-/** A complete snapshot of `dead-drop` failing with a 503, OOM kill as the probable cause. */
+/** A complete snapshot of `dead-drop` failing with a 503, its OOM kill as the probable cause. */
 export function snapshotFixture(over: Partial<Snapshot> = {}): Snapshot {
   const id = over.id ?? '2026-11-25T03-04-05.123Z';
   return {
-    schema: 'preflight.snapshot/1',
+    schema: 'preflight.snapshot/2',
     id,
     service: 'dead-drop',
     health_url: 'http://127.0.0.1:8080/health',
@@ -22,7 +22,20 @@ export function snapshotFixture(over: Partial<Snapshot> = {}): Snapshot {
     transition: { first_failure_at: id.slice(0, 24).replace(/T(\d\d)-(\d\d)-/, 'T$1:$2:'), confirmed_at: '2026-11-25T03:04:15.000Z', consecutive_failures: 3 },
     error: { kind: 'http_status', status: 503, message: 'HTTP 503 Service Unavailable', latency_ms: 12 },
     summary: 'RAM 94% | disk / 87% | load 4.20 | cpu 99%',
-    findings: [{ cause: 'OOM kill of node (pid 4242)', evidence: ['Out of memory: Killed process 4242 (node)'] }],
+    probable_cause: "killed by the kernel's OOM killer: node (pid 4242) at the unit's memory limit",
+    findings: [
+      {
+        cause: "killed by the kernel's OOM killer: node (pid 4242) at the unit's memory limit",
+        kind: 'oom_kill',
+        scope: 'unit',
+        confidence: 'certain',
+        at: '2026-11-25T03:04:04.900Z',
+        quote: '2026-11-25T03:04:04.900Z kernel: Memory cgroup out of memory: Killed process 4242 (node)',
+        evidence: ['2026-11-25T03:04:04.900Z kernel: Memory cgroup out of memory: Killed process 4242 (node)'],
+      },
+    ],
+    context: [],
+    last_words: [],
     samples: { host: [], probe: [] },
     exit: null,
     journal: [],

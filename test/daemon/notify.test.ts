@@ -48,17 +48,17 @@ describe('formatting', () => {
       {
         name: 'down with a cause',
         input: down,
-        want: `dead-drop down on box: 503 · OOM kill of node (pid 4242) · RAM 94% | disk / 87% | load 4.20 | cpu 99% · ${LINK}`,
+        want: `dead-drop down on box: 503 · killed by the kernel's OOM killer: node (pid 4242) at the unit's memory limit · RAM 94% | disk / 87% | load 4.20 | cpu 99% · ${LINK}`,
       },
-      { name: 'down, no cause, no link', input: factsOf(snapshot({ findings: [] }), 'down', undefined), want: 'dead-drop down on box: 503 · RAM 94% | disk / 87% | load 4.20 | cpu 99%' },
+      { name: 'down, no cause, no link', input: factsOf(snapshot({ findings: [], probable_cause: 'HTTP 503, no cause found' }), 'down', undefined), want: 'dead-drop down on box: 503 · HTTP 503, no cause found · RAM 94% | disk / 87% | load 4.20 | cpu 99%' },
       {
         name: 'a unit restart with its exit',
-        input: factsOf(snapshot({ trigger: 'unit_restart', error: null, exit: { code: 'killed', status: 'KILL', at: null }, findings: [] }), 'down', undefined),
-        want: 'dead-drop restarted on box: restarted by systemd (killed KILL) · RAM 94% | disk / 87% | load 4.20 | cpu 99%',
+        input: factsOf(snapshot({ trigger: 'unit_restart', error: null, exit: { code: 'killed', status: 'KILL', at: null }, findings: [], probable_cause: 'killed by signal 9 (SIGKILL)' }), 'down', undefined),
+        want: 'dead-drop restarted on box: restarted by systemd (killed KILL) · killed by signal 9 (SIGKILL) · RAM 94% | disk / 87% | load 4.20 | cpu 99%',
       },
       {
         name: 'a newline in a cause stays one line',
-        input: factsOf(snapshot({ findings: [{ cause: 'two\nlines', evidence: [] }] }), 'down', undefined),
+        input: factsOf(snapshot({ probable_cause: 'two\nlines' }), 'down', undefined),
         want: 'dead-drop down on box: 503 · two lines · RAM 94% | disk / 87% | load 4.20 | cpu 99%',
       },
       { name: 'recovered', input: up, want: `dead-drop recovered on box after 2m13s · ${LINK}` },
@@ -115,7 +115,7 @@ describe('formatting', () => {
       at: '2026-11-25T03:04:05.123Z',
       trigger: 'health_check',
       summary: 'RAM 94% | disk / 87% | load 4.20 | cpu 99%',
-      probable_cause: 'OOM kill of node (pid 4242)',
+      probable_cause: "killed by the kernel's OOM killer: node (pid 4242) at the unit's memory limit",
       error: { kind: 'http_status', status: 503, message: 'HTTP 503 Service Unavailable', latency_ms: 12 },
       link: LINK,
       snapshot_id: ID,
@@ -155,7 +155,7 @@ describe('formatting', () => {
         name: 'a non-ASCII host name is made header-safe',
         input: factsOf(snapshot({ host: { ...snapshot().host, hostname: 'bôx' } }), 'down', undefined),
         want: {
-          body: 'dead-drop down on bôx: 503 · OOM kill of node (pid 4242) · RAM 94% | disk / 87% | load 4.20 | cpu 99%',
+          body: "dead-drop down on bôx: 503 · killed by the kernel's OOM killer: node (pid 4242) at the unit's memory limit · RAM 94% | disk / 87% | load 4.20 | cpu 99%",
           headers: { 'content-type': 'text/plain; charset=utf-8', title: 'dead-drop down on b?x', priority: 'high', tags: 'rotating_light' },
         },
       },
@@ -164,7 +164,7 @@ describe('formatting', () => {
   });
 
   test('slack: text plus blocks with the same facts, mrkdwn escaped', () => {
-    const p = slackPayload(factsOf(snapshot({ findings: [{ cause: 'a <b> & c', evidence: [] }] }), 'down', BASE)) as {
+    const p = slackPayload(factsOf(snapshot({ probable_cause: 'a <b> & c' }), 'down', BASE)) as {
       text: string;
       blocks: { type: string; text?: { type: string; text: string }; elements?: { text: string }[] }[];
     };
@@ -188,11 +188,11 @@ describe('formatting', () => {
     assert.deepEqual(e.fields, [
       { name: 'What failed', value: '503', inline: true },
       { name: 'Trigger', value: 'health_check', inline: true },
-      { name: 'Probable cause', value: 'OOM kill of node (pid 4242)', inline: false },
+      { name: 'Probable cause', value: "killed by the kernel's OOM killer: node (pid 4242) at the unit's memory limit", inline: false },
       { name: 'Host', value: 'RAM 94% | disk / 87% | load 4.20 | cpu 99%', inline: false },
       { name: 'Snapshot', value: ID, inline: false },
     ]);
-    const long = discordPayload(factsOf(snapshot({ summary: 's'.repeat(5000), findings: [{ cause: 'x'.repeat(5000), evidence: [] }] }), 'down', undefined)) as {
+    const long = discordPayload(factsOf(snapshot({ summary: 's'.repeat(5000), probable_cause: 'x'.repeat(5000) }), 'down', undefined)) as {
       content: string;
       embeds: { fields: { name: string; value: string }[] }[];
     };

@@ -271,7 +271,7 @@ for (const n of NODE18S) {
         const last = await cli(['last', 'web', '--json']);
         assert.equal(last, stored, 'last --json prints the stored file byte for byte');
         const snap = JSON.parse(last) as Snapshot;
-        assert.equal(snap.schema, 'preflight.snapshot/1');
+        assert.equal(snap.schema, 'preflight.snapshot/2');
         assert.equal(snap.service, 'web');
         assert.equal(snap.trigger, 'health_check');
         assert.deepEqual({ kind: snap.error?.kind, status: snap.error?.status }, { kind: 'http_status', status: 503 });
@@ -285,7 +285,7 @@ for (const n of NODE18S) {
           [['web', snap.id]],
         );
         const show = await cli(['show', snap.id]);
-        assert.match(show, /^web failed at .* \(health check\); recovered at .* after \d+s$/m);
+        assert.match(show, /^web failed at .* \(health check failed\); recovered at .* after \d+s$/m);
         assert.match(show, /HTTP 503/);
 
         const healthz = await request(`${d.api}/healthz`);

@@ -77,7 +77,7 @@ describe('recorder: one daemon, one service per failure kind', () => {
       const error = snap.error!;
       assert.equal(error.kind, k.want);
       assert.equal(error.status, k.mode === '503' ? 503 : k.mode === 'wrong-body' ? 200 : null);
-      assert.equal(snap.schema, 'preflight.snapshot/1');
+      assert.equal(snap.schema, 'preflight.snapshot/2');
       assert.equal(snap.trigger, 'health_check');
       assert.equal(snap.recovery, null);
       const transition = snap.transition;
@@ -114,7 +114,7 @@ describe('recorder: one daemon, one service per failure kind', () => {
     assert.equal(last.code, 0, last.stderr);
     assert.equal(last.stdout, stored);
     const text = await runCli(['last', 'http503', '--config', cfg]);
-    assert.match(text.stdout, /^http503 failed at .* \(health check\); recovered at .* after \d+s$/m);
+    assert.match(text.stdout, /^http503 failed at .* \(health check failed\); recovered at .* after \d+s$/m);
     assert.match(text.stdout, /what failed: unexpected HTTP status: HTTP 503/);
     const list = await runCli(['list', '--json', '--config', cfg]);
     const entries = JSON.parse(list.stdout) as Array<{ service: string; id: string; path: string }>;
@@ -214,7 +214,7 @@ describe('recorder: restarts, retention, kill -9', () => {
         await pf.stop('SIGKILL');
         // snapshotFiles parses every file and throws on a partial one
         for (let i = 0; i < all.length; i++) {
-          for (const { snapshot } of snapshotFiles(snapshots, `s${i}`)) assert.equal(snapshot.schema, 'preflight.snapshot/1');
+          for (const { snapshot } of snapshotFiles(snapshots, `s${i}`)) assert.equal(snapshot.schema, 'preflight.snapshot/2');
         }
       }
       for (const file of rounds) {

@@ -91,7 +91,8 @@ describe('systemd scenarios: crash, OOM kill, hang, stop', { skip: skip ?? false
       s.journal.some((l) => l.message === 'about to crash with exit 3'),
       `the dead run's last line: ${JSON.stringify(s.journal.map((l) => l.message))}`,
     );
-    assert.match(s.findings[0]?.cause ?? '', /exited with status 3/);
+    assert.equal(s.findings[0]?.cause, 'exited with status 3');
+    assert.deepEqual([s.findings[0]?.scope, s.findings[0]?.confidence], ['invocation', 'certain']);
     // it recovers (the new run answers) and stays one incident
     await waitFor('recovery', 20_000, () => snapshots('crash')[0]?.recovery);
     await new Promise((r) => setTimeout(r, 1500));
@@ -102,7 +103,9 @@ describe('systemd scenarios: crash, OOM kill, hang, stop', { skip: skip ?? false
     assert.equal(await httpGet(PORTS.hog, '/hog'), 200);
     const s = await firstSnapshot('hog');
     t.diagnostic(`trigger ${s.trigger}; findings ${JSON.stringify(s.findings.map((f) => f.cause))}; kernel ${s.kernel.length} lines`);
-    assert.match(s.findings[0]?.cause ?? '', /OOM kill/);
+    // the hog's own cgroup, never "OOM kill of another process" (which an /OOM kill/ pattern would also match)
+    assert.match(s.findings[0]?.cause ?? '', /^killed by the kernel's OOM killer: node \(pid \d+\) at the unit's memory limit$/);
+    assert.deepEqual([s.findings[0]?.scope, s.findings[0]?.confidence], ['unit', 'certain']);
     const killed = s.kernel.filter((k) => /Killed process \d+ \(node\)/.test(k.message));
     assert.ok(killed.length > 0, `kernel lines: ${JSON.stringify(s.kernel.map((k) => k.message))}`);
     assert.ok(
@@ -118,20 +121,21 @@ describe('systemd scenarios: crash, OOM kill, hang, stop', { skip: skip ?? false
     assert.equal(s.trigger, 'health_check');
     assert.equal(s.error?.kind, 'timeout');
     assert.equal(s.unit?.ActiveState, 'active');
-    assert.ok(
-      s.findings.some((f) => /hung, not crashed/.test(f.cause)),
-      JSON.stringify(s.findings),
-    );
+    // the hog's OOM kill a moment earlier is a neighbour's: context, never this unit's cause
+    assert.equal(s.findings[0]?.cause, 'hung, not crashed: hang.service stayed active (running) but timed out', JSON.stringify(s.findings));
+    assert.deepEqual([s.findings[0]?.scope, s.findings[0]?.confidence], ['unit', 'likely']);
+    assert.ok(!s.findings.some((f) => /OOM/.test(f.cause)), JSON.stringify(s.findings));
     assert.equal(await httpGet(PORTS.hang, '/thaw'), 200);
   });
 
-  test('4. the unit is stopped: connection refused, the finding names the inactive unit', opts, async (t) => {
+  test('4. the unit is stopped on request: connection refused, the finding says so', opts, async (t) => {
     assert.equal((await sb.exec(['systemctl', 'stop', 'stop.service'])).exitCode, 0);
     const s = await firstSnapshot('stop');
     t.diagnostic(`findings ${JSON.stringify(s.findings.map((f) => f.cause))}`);
     assert.equal(s.trigger, 'health_check', 'a stop is not a crash: no unit_restart incident');
     assert.equal(s.error?.kind, 'connection_refused');
-    assert.match(s.findings[0]?.cause ?? '', /stop\.service is not running \(inactive\/dead\)/);
+    assert.match(s.findings[0]?.cause ?? '', /^stopped on request at \d\d:\d\d:\d\d$/, JSON.stringify(s.findings));
+    assert.deepEqual([s.findings[0]?.scope, s.findings[0]?.confidence], ['unit', 'certain']);
   });
 
   test('preflight itself logged each incident and ran as its own non-root user', opts, async () => {

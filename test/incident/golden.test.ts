@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import type { ServiceConfig } from '../../src/config/config';
 import { buildSnapshot } from '../../src/incident/build';
-import { hostFacts, type CapturedContext } from '../../src/incident/capture';
+import { hostFacts, journalLine, type CapturedContext } from '../../src/incident/capture';
 import { renderSnapshot } from '../../src/incident/render';
 import type { ProbeSample } from '../../src/incident/snapshot';
 import { HostSampler } from '../../src/sample/host';
@@ -22,7 +22,8 @@ import { parseSystemctlShow } from '../../src/systemd/unit';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'fixtures');
 const GOLDEN = path.join(FIXTURES, 'golden');
-const T0 = Date.parse('2026-11-25T03:04:05.000Z');
+// the crash's own time in the captured journal: every piece of evidence is then where it really was
+const T0 = Date.parse('2026-11-25T16:37:17.732Z');
 const tmp = mkdtempSync(path.join(tmpdir(), 'preflight-golden-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -40,12 +41,7 @@ function build() {
   const cmd = (f: string): string => readFileSync(path.join(FIXTURES, 'cmd', f), 'utf8');
   // both captures are journalctl -r output (newest first), as the readers ask for it; they hand lines
   // back in time order, and so does this
-  const journal = parseJournalJson(cmd('journalctl-unit-flaky-crash.json'), { maxMessageChars: 2000 }).entries.reverse().map((e) => ({
-    at: e.at,
-    priority: e.priority ?? null,
-    pid: e.pid ?? null,
-    message: e.message,
-  }));
+  const journal = parseJournalJson(cmd('journalctl-unit-flaky-crash.json'), { maxMessageChars: 2000 }).entries.reverse().map(journalLine);
   const kernel = parseJournalJson(cmd('journalctl-kernel-oom.json'), { maxMessageChars: 2000 })
     .entries.reverse()
     .filter((e) => classifyKernelLine(e.message) !== null)
@@ -92,7 +88,7 @@ function build() {
     }
     const hostSamples = sampler.window();
     return buildSnapshot({
-      id: '2026-11-25T03-04-05.000Z',
+      id: '2026-11-25T16-37-17.732Z',
       service,
       trigger: 'unit_restart',
       firstFailureAt: T0,
@@ -103,7 +99,8 @@ function build() {
       hostSamples,
       failureSample: hostSamples.at(-1)!,
       probeSamples: probes,
-      exit: findDeadRunExit(journal),
+      restartExit: findDeadRunExit(journal),
+      deadInvocation: 'c32224f002cf4b2e907470c4a9a57cf7',
       previousRestarts: [{ at: '2026-11-24T22:00:00.000Z', nRestarts: 0 }],
     });
   })();
@@ -123,5 +120,5 @@ test('golden snapshot of a crash: the JSON file', async () => {
 });
 
 test('golden snapshot of a crash: what `preflight last` prints', async () => {
-  golden('flaky-crash.txt', `${renderSnapshot(await build(), { path: '/var/lib/preflight/flaky/2026-11-25T03-04-05.000Z.json' })}\n`);
+  golden('flaky-crash.txt', `${renderSnapshot(await build(), { path: '/var/lib/preflight/flaky/2026-11-25T16-37-17.732Z.json' })}\n`);
 });

@@ -36,6 +36,7 @@ describe('parseJournalJson on real journalctl 252 output', () => {
       invocationId: NEXT,
       cursor: entries[0]?.cursor,
       identifier: 'node',
+      transport: 'stdout',
     });
     assert.match(entries[0]?.cursor ?? '', /^s=[0-9a-f]{32};i=[0-9a-f]+;b=/);
     const exit = entries.find((e) => e.message.includes('Main process exited'));
@@ -48,11 +49,17 @@ describe('parseJournalJson on real journalctl 252 output', () => {
         message: 'flaky.service: Main process exited, code=exited, status=3/NOTIMPLEMENTED',
         // sent by PID 1 (_SYSTEMD_UNIT=init.scope) about the unit (UNIT=) and its dead run (INVOCATION_ID=)
         unit: 'flaky.service',
+        fromManager: true,
         invocationId: DEAD,
         cursor: undefined,
         identifier: 'systemd',
+        transport: 'journal',
+        messageId: exit?.messageId,
       },
     );
+    // systemd's job lines keep JOB_TYPE and JOB_RESULT: the automatic restart's "Stopped" is JOB_TYPE=restart
+    const stopped = entries.find((e) => e.message.startsWith('Stopped flaky.service'));
+    assert.deepEqual([stopped?.jobType, stopped?.jobResult, stopped?.fromManager], ['restart', 'done', true]);
     const last = entries.find((e) => e.pid === 63 && e.invocationId === DEAD);
     assert.equal(last?.message, 'about to crash with exit 3');
     assert.deepEqual([...new Set(entries.map((e) => e.unit))], ['flaky.service']);

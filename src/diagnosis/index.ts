@@ -1,0 +1,46 @@
+// The diagnosis: every rule's evidence, one ranker's verdict. Pure: no I/O, no clock.
+import type { Finding, SnapshotJournalLine } from '../incident/snapshot';
+import { contextOf } from './context';
+import type { Evidence } from './evidence';
+import type { DiagnosisInput } from './input';
+import { rank } from './rank';
+import { exitRule } from './rules/exit';
+import { hostRule } from './rules/host';
+import { limitsRule } from './rules/limits';
+import { lastWordsOf, logRule } from './rules/log';
+import { loopRule } from './rules/loop';
+import { oomRule } from './rules/oom';
+import { probeRule } from './rules/probe';
+import { processRule } from './rules/process';
+import { requestedRule } from './rules/requested';
+
+export type { DiagnosisInput } from './input';
+
+export interface Diagnosis {
+  /** ranked probable causes, most probable first */
+  findings: Finding[];
+  /** seen, and deliberately not blamed */
+  context: Finding[];
+  /** the first certain or likely cause, else what was seen and that no cause was found */
+  probableCause: string;
+  lastWords: SnapshotJournalLine[];
+  /** every piece of evidence the rules returned, for tests and for `--explain` style debugging */
+  evidence: Evidence[];
+}
+
+export function diagnose(input: DiagnosisInput): Diagnosis {
+  const ctx = contextOf(input);
+  const evidence = [
+    ...oomRule(ctx),
+    ...exitRule(ctx),
+    ...logRule(ctx),
+    ...requestedRule(ctx),
+    ...loopRule(ctx),
+    ...limitsRule(ctx),
+    ...processRule(ctx),
+    ...hostRule(ctx),
+    ...probeRule(ctx),
+  ];
+  const ranking = rank(ctx, evidence);
+  return { findings: ranking.findings, context: ranking.context, probableCause: ranking.probableCause, lastWords: lastWordsOf(ctx), evidence };
+}
