@@ -268,7 +268,7 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
       kept += part.length;
     };
     let req: http.ClientRequest | undefined;
-    // The TLS connection, until (and after) it is handed to the request; only ours to destroy before.
+    // The TLS connection: before the hand-over req.destroy() cannot reach it, so finish() destroys it too.
     let tlsSocket: tls.TLSSocket | undefined;
 
     const finish = (r: Omit<ProbeResult, 'at' | 'latencyMs'>): void => {

@@ -503,6 +503,7 @@ test('https: refused certificates say why, with the certificate\'s facts; nothin
           assert.equal(r.status, 200);
           assert.equal(r.tls, undefined);
           assert.deepEqual(srv.reused, [false], 'one request, on a full handshake');
+          assert.ok(srv.appBytes > 0, 'the byte count sees a request when one is sent');
           return;
         }
         assert.equal(r.ok, false);
