@@ -6,12 +6,15 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
+import * as tls from 'node:tls';
+import { getSystemErrorName } from 'node:util';
 import { errnoCode, errorMessage, quote } from '../util/errors';
 import type { StatusRange } from '../config/config';
 import { VERSION } from '../version';
 import { firstLine } from '../util/text';
+import { refusedCertificate, type TlsFailure } from './tls';
 
-export type { StatusRange };
+export type { StatusRange, TlsFailure };
 
 /** Why a probe failed; the snapshot's `error.kind` (DESIGN.md, schema preflight.snapshot/1). */
 export type ProbeErrorKind = 'http_status' | 'timeout' | 'connection_refused' | 'dns' | 'tls' | 'reset' | 'body_mismatch';
@@ -46,6 +49,21 @@ export interface ProbeResult {
   bodyBytes?: number;
   /** The body was longer than maxBodyBytes: reading stopped there and the connection was dropped. */
   bodyTruncated?: boolean;
+  /** The server's certificate was refused: why, and the certificate's facts (errorKind 'tls'). */
+  tls?: TlsFailure;
+  /** The name lookup failed (errorKind 'dns'), or the deadline passed during it (errorKind 'timeout'). */
+  dns?: ProbeDnsFailure;
+}
+
+/**
+ * A failed lookup of the URL's host. `code` is Node's: ENOTFOUND (getaddrinfo's EAI_NONAME or EAI_NODATA:
+ * the resolver answered that the name has no address), EAI_AGAIN (no answer: a resolver that times out,
+ * cannot be reached, or answers SERVFAIL), EAI_FAIL, …; ETIMEOUT when the probe's own deadline passed
+ * while the lookup was still running (Node's dns.TIMEOUT code, used here for the same thing).
+ */
+export interface ProbeDnsFailure {
+  host: string;
+  code: string;
 }
 
 /**
@@ -75,12 +93,13 @@ export function probeErrorKindOf(code: number): ProbeErrorKind | undefined {
   return undefined;
 }
 
-// Shared agents without keep-alive: every probe still opens (and closes) its own connection, but no
-// Agent is built per probe (bench/probe-rss.ts: a little less heap churn than agent:false). No TLS
-// session cache either: a resumed session would skip the handshake, and with it the certificate check
-// a probe exists to make (an expired or replaced certificate must fail the next probe).
+// A shared agent without keep-alive: every probe still opens (and closes) its own connection, but no
+// Agent is built per probe (bench/probe-rss.ts: a little less heap churn than agent:false). HTTPS uses
+// no agent at all: the probe makes its TLS connection itself (connectVerified) so the certificate is
+// judged before the request is handed a socket. No TLS session is ever offered: a resumed session
+// would skip the handshake, and with it the certificate check a probe exists to make (an expired or
+// replaced certificate must fail the next probe).
 const HTTP_AGENT = new http.Agent({ keepAlive: false });
-const HTTPS_AGENT = new https.Agent({ keepAlive: false, maxCachedSessions: 0 });
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 const SNIPPET_CHARS = 200;
 // Enough bytes for SNIPPET_CHARS characters of any UTF-8 (at most 4 bytes each).
@@ -113,6 +132,10 @@ export function probeUrlProblem(url: string): string | undefined {
 export type ProbeStage = 'dns lookup' | 'connect' | 'TLS handshake' | 'response headers' | 'body';
 
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_NODATA', 'EAI_FAIL']);
+// The resolver answered: the name has no address. Node reports getaddrinfo's EAI_NONAME and EAI_NODATA
+// both as ENOTFOUND (doc/api/errors.md; lib/internal/errors.js DNSException); the other two are for
+// callers that pass getaddrinfo's own codes.
+const NO_SUCH_NAME = new Set(['ENOTFOUND', 'EAI_NONAME', 'EAI_NODATA']);
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED']);
 // The connection never got to the service: reported with the refused ones, the message keeps the real code.
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EHOSTDOWN']);
@@ -138,16 +161,53 @@ function isTlsCode(code: string, message: string): boolean {
 
 
 /**
- * Classify a network error from node:http/https by its code (messages are only a fallback, for
- * errors Node raises without one). Pure: table-tested without a network.
+ * getaddrinfo's own code behind Node's ENOTFOUND, from the libuv errno Node keeps next to it
+ * (EAI_NONAME -3008: no such name; EAI_NODATA -3007: the name exists and has no address).
  */
-export function classifyProbeError(err: unknown, stage?: ProbeStage): { kind: ProbeErrorKind; message: string } {
+function getaddrinfoCode(err: unknown): string | undefined {
+  const errno = typeof err === 'object' && err !== null ? (err as { errno?: unknown }).errno : undefined;
+  if (typeof errno !== 'number' || errno >= 0) return undefined;
+  try {
+    return getSystemErrorName(errno);
+  } catch {
+    return undefined; // not an errno libuv knows
+  }
+}
+
+/** The name a failed lookup was for: Node's `hostname` on getaddrinfo errors, else the caller's. */
+function lookedUp(err: unknown, host: string | undefined): string | undefined {
+  const h = typeof err === 'object' && err !== null ? (err as { hostname?: unknown }).hostname : undefined;
+  return typeof h === 'string' && h !== '' ? h : host;
+}
+
+/**
+ * Classify a network error from node:http/https by its code (messages are only a fallback, for
+ * errors Node raises without one). `host` names the lookup when the error does not. Pure:
+ * table-tested without a network.
+ */
+export function classifyProbeError(
+  err: unknown,
+  stage?: ProbeStage,
+  host?: string,
+): { kind: ProbeErrorKind; message: string; dns?: ProbeDnsFailure } {
   const code = errnoCode(err) ?? '';
   const raw = firstLine(errorMessage(err)) || 'unknown error';
   const withCode = code && !raw.includes(code) ? `${raw} (${code})` : raw;
   const during = stage ? ` during ${stage}` : '';
   if (UNREACHABLE_CODES.has(code)) return { kind: 'connection_refused', message: withCode };
-  if (DNS_CODES.has(code)) return { kind: 'dns', message: withCode };
+  if (DNS_CODES.has(code)) {
+    const name = lookedUp(err, host);
+    if (name === undefined) return { kind: 'dns', message: `DNS: ${withCode}` };
+    const dns = { host: name, code };
+    if (NO_SUCH_NAME.has(code)) {
+      // "no such name" would send a person to check a name that exists: say so when it only lacks an address
+      const nodata = code === 'EAI_NODATA' || (code === 'ENOTFOUND' && getaddrinfoCode(err) === 'EAI_NODATA');
+      return { kind: 'dns', message: nodata ? `DNS: no address for ${name} (the name exists)` : `DNS: no such name ${name}`, dns };
+    }
+    // getaddrinfo's "temporary failure": glibc gives it for a timeout, an unreachable resolver and SERVFAIL
+    if (code === 'EAI_AGAIN') return { kind: 'dns', message: `DNS: the resolver did not answer for ${name}`, dns };
+    return { kind: 'dns', message: `DNS: the lookup of ${name} failed (${code})`, dns };
+  }
   if (isTlsCode(code, raw)) return { kind: 'tls', message: `TLS: ${withCode}` };
   if (code === 'ETIMEDOUT') return { kind: 'timeout', message: `${withCode}${during}` };
   if (RESET_CODES.has(code) || /socket hang up|aborted|premature close/i.test(raw)) {
@@ -186,10 +246,12 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
   }
   const maxBody = Math.max(0, spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   const isHttps = url.protocol === 'https:';
+  // the URL keeps an IPv6 address in brackets; lookups, TLS and messages want it bare
+  const host = url.hostname.replace(/^\[|\]$/g, '');
 
   return new Promise<ProbeResult>((resolve) => {
     let done = false;
-    let stage: ProbeStage = isIP(url.hostname.replace(/^\[|\]$/g, '')) ? 'connect' : 'dns lookup';
+    let stage: ProbeStage = isIP(host) ? 'connect' : 'dns lookup';
     let status: number | undefined;
     let statusText = '';
     // Without expectBody only the snippet's bytes are kept (the rest is counted, not held), so a busy
@@ -206,6 +268,8 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
       kept += part.length;
     };
     let req: http.ClientRequest | undefined;
+    // The TLS connection: before the hand-over req.destroy() cannot reach it, so finish() destroys it too.
+    let tlsSocket: tls.TLSSocket | undefined;
 
     const finish = (r: Omit<ProbeResult, 'at' | 'latencyMs'>): void => {
       if (done) return;
@@ -213,6 +277,7 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
       clearTimeout(timer);
       // Always drop the connection: no keep-alive, no half-read body left in a kernel buffer.
       req?.destroy();
+      tlsSocket?.destroy();
       resolve({ at, latencyMs: latency(), ...r });
     };
 
@@ -221,12 +286,14 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
         stage === 'body'
           ? `body not complete within ${spec.timeoutMs} ms (HTTP ${status}, ${bodyBytes} bytes read)`
           : `no response within ${spec.timeoutMs} ms (stalled at ${stage})`;
-      finish({ ok: false, errorKind: 'timeout', message: what, ...(status === undefined ? {} : { status, bodyBytes }) });
+      // a lookup still running at the deadline: the resolver did not answer in time
+      const dns = stage === 'dns lookup' ? { dns: { host, code: 'ETIMEOUT' } } : {};
+      finish({ ok: false, errorKind: 'timeout', message: what, ...dns, ...(status === undefined ? {} : { status, bodyBytes }) });
     }, spec.timeoutMs);
 
     const fail = (err: unknown): void => {
-      const { kind, message } = classifyProbeError(err, stage);
-      finish({ ok: false, errorKind: kind, message, ...(status === undefined ? {} : { status, bodyBytes }) });
+      const { kind, message, dns } = classifyProbeError(err, stage, host);
+      finish({ ok: false, errorKind: kind, message, ...(dns ? { dns } : {}), ...(status === undefined ? {} : { status, bodyBytes }) });
     };
 
     const judge = (truncated: boolean): void => {
@@ -248,10 +315,56 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
       finish({ ok: true, ...base });
     };
 
+    const trackStages = (socket: Socket): void => {
+      socket.once('lookup', () => {
+        if (stage === 'dns lookup') stage = 'connect';
+      });
+      socket.once('connect', () => {
+        if (stage === 'connect' || stage === 'dns lookup') stage = isHttps ? 'TLS handshake' : 'response headers';
+      });
+    };
+
+    // The request's socket for https: a TLS connection that gets to the request only once its
+    // certificate passed, so nothing is written on a connection that is not verified. Node still runs
+    // every check it runs when it rejects by itself (chain, dates, host name; tls.ts says where);
+    // rejectUnauthorized false only keeps the socket, and the certificate, alive for refusedCertificate.
+    // NODE_TLS_REJECT_UNAUTHORIZED=0 still turns verification off, as it does for Node's own rejection.
+    const connectVerified = (_options: unknown, oncreate: (err: Error | null, socket?: Socket) => void): undefined => {
+      const socket = tls.connect({
+        host,
+        port: Number(url.port) || 443,
+        // SNI must not be an address (RFC 6066; Node warns): the same rule as https.Agent's
+        servername: isIP(host) ? undefined : host,
+        rejectUnauthorized: false,
+      });
+      tlsSocket = socket;
+      trackStages(socket);
+      let handed = false;
+      // before the hand-over this is the connection's only error listener; after it, the request's own
+      // listeners report (the same classification), so this one stays only so no error goes unheard
+      socket.on('error', (err) => {
+        if (!handed) fail(err);
+      });
+      socket.once('secureConnect', () => {
+        const refused = process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' ? undefined : refusedCertificate(socket, host);
+        if (refused) {
+          finish({ ok: false, errorKind: 'tls', message: refused.message, tls: refused.tls });
+          return;
+        }
+        if (stage !== 'body') stage = 'response headers';
+        handed = true;
+        oncreate(null, socket);
+      });
+      return undefined; // the request waits for oncreate
+    };
+
     const options: https.RequestOptions = {
       method: 'GET',
-      agent: isHttps ? HTTPS_AGENT : HTTP_AGENT, // keepAlive false: Node sends Connection: close and closes the socket
       headers: { 'user-agent': `preflight/${VERSION}`, accept: '*/*' },
+      // Without an agent Node sends Connection: close and closes the socket (as with keepAlive false).
+      ...(isHttps
+        ? { createConnection: connectVerified as unknown as https.RequestOptions['createConnection'], defaultPort: 443 }
+        : { agent: HTTP_AGENT }),
     };
     try {
       req = (isHttps ? https : http).request(url, options, (res) => {
@@ -284,17 +397,7 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
       return;
     }
     req.on('error', fail);
-    req.on('socket', (socket: Socket) => {
-      socket.once('lookup', () => {
-        if (stage === 'dns lookup') stage = 'connect';
-      });
-      socket.once('connect', () => {
-        if (stage === 'connect' || stage === 'dns lookup') stage = isHttps ? 'TLS handshake' : 'response headers';
-      });
-      socket.once('secureConnect', () => {
-        if (stage !== 'body') stage = 'response headers';
-      });
-    });
+    if (!isHttps) req.on('socket', trackStages);
     req.end();
   });
 }

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
+import { lookup } from 'node:dns';
 import type { TLSSocket } from 'node:tls';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -21,7 +22,9 @@ import {
   type ProbeResult,
   type ProbeSpec,
   type StatusRange,
+  type TlsFailure,
 } from '../../src/probe/http';
+import { TestCa, haveOpenssl, type Issued, type LeafSpec } from './_certs';
 import { withTimeout } from '../../src/util/exec';
 import { VERSION } from '../../src/version';
 
@@ -353,61 +356,222 @@ test('an endless body is read only up to maxBodyBytes, then the connection is dr
   });
 });
 
-function haveOpenssl(): boolean {
+/** Runs probe-child.ts (which inherits this process's tsx loader flags) with `env`; its results, in order. */
+function probeInChild(env: NodeJS.ProcessEnv, times: number, urls: string[]): Promise<ProbeResult[]> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [...process.execArgv.filter((a) => !a.startsWith('--test')), join(__dirname, 'probe-child.ts'), String(times), ...urls],
+      { env: { ...process.env, ...env }, timeout: NEVER_MS, encoding: 'utf8' },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(JSON.parse(stdout) as ProbeResult[])),
+    );
+  });
+}
+
+interface TlsServer extends Running {
+  /** Requests the server's handler saw. */
+  requests: number;
+  /** Application bytes the server decrypted (the request, if one was sent). */
+  appBytes: number;
+  reused: boolean[];
+}
+
+/** A real node:https server on 127.0.0.1 serving `chain` (leaf first) with `key`. */
+async function tlsServer(key: string, chain: string[]): Promise<TlsServer> {
+  const server = https.createServer({ key, cert: chain.join('') }, (req, res) => {
+    s.requests++;
+    s.reused.push((req.socket as TLSSocket).isSessionReused());
+    res.end('ok');
+  });
+  server.on('secureConnection', (sock: TLSSocket) => sock.on('data', (d: Buffer) => (s.appBytes += d.length)));
+  const s: TlsServer = Object.assign(await track(server), { requests: 0, appBytes: 0, reused: [] as boolean[] });
+  return s;
+}
+
+// Fixed dates (openssl ca -startdate/-enddate) so every field can be asserted exactly.
+const FROM = '20240101000000Z';
+const TO = '20991231235959Z';
+const FROM_ISO = '2024-01-01T00:00:00Z';
+const TO_ISO = '2099-12-31T23:59:59Z';
+
+test('https: refused certificates say why, with the certificate\'s facts; nothing is sent on them', { skip: haveOpenssl() ? false : 'openssl not found' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'preflight-tls-'));
+  const servers: TlsServer[] = [];
+  const serve = async (key: string, chain: string[]): Promise<TlsServer> => {
+    const s = await tlsServer(key, chain);
+    servers.push(s);
+    return s;
+  };
   try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
+    const ca = new TestCa(dir);
+    const root = ca.selfSigned('preflight test root', FROM, TO, { ca: true });
+    const inter = ca.sign(root, { cn: 'preflight test intermediate', san: 'DNS:unused.invalid', from: FROM, to: TO, eku: 'ca' });
+    const leaf = (over: Partial<LeafSpec> = {}, issuer = root): Issued => ca.sign(issuer, { cn: 'localhost', san: 'IP:127.0.0.1, DNS:localhost', from: FROM, to: TO, ...over });
+    const valid = leaf();
+    const viaInter = leaf({}, inter);
+    const self = ca.selfSigned('localhost', FROM, TO, { ca: false, san: 'IP:127.0.0.1, DNS:localhost' });
+    const rootPem = join(dir, 'root.pem');
+    writeFileSync(rootPem, root.cert);
+
+    const local = ['IP Address:127.0.0.1', 'DNS:localhost'];
+    const cases: {
+      name: string;
+      input: { cert: Issued; chain?: string[]; trusted: boolean };
+      want: { message: string; tls: TlsFailure } | 'ok';
+    }[] = [
+      {
+        name: 'expired',
+        input: { cert: leaf({ from: '20200101000000Z', to: '20200201000000Z' }), trusted: true },
+        want: {
+          message: 'TLS certificate expired at 2020-02-01T00:00:00Z (CN=localhost)',
+          tls: { code: 'CERT_HAS_EXPIRED', subject: 'CN=localhost', issuer: 'CN=preflight test root', validFrom: '2020-01-01T00:00:00Z', validTo: '2020-02-01T00:00:00Z', altNames: local },
+        },
+      },
+      {
+        name: 'not yet valid',
+        input: { cert: leaf({ from: '20900101000000Z', to: '20910101000000Z' }), trusted: true },
+        want: {
+          message: 'TLS certificate not valid until 2090-01-01T00:00:00Z (CN=localhost)',
+          tls: { code: 'CERT_NOT_YET_VALID', subject: 'CN=localhost', issuer: 'CN=preflight test root', validFrom: '2090-01-01T00:00:00Z', validTo: '2091-01-01T00:00:00Z', altNames: local },
+        },
+      },
+      {
+        name: 'hostname mismatch: a certificate for example.invalid served at 127.0.0.1',
+        input: { cert: leaf({ cn: 'example.invalid', san: 'DNS:example.invalid' }), trusted: true },
+        want: {
+          message: 'TLS hostname mismatch: the certificate is for example.invalid, not 127.0.0.1',
+          tls: { code: 'ERR_TLS_CERT_ALTNAME_INVALID', subject: 'CN=example.invalid', issuer: 'CN=preflight test root', validFrom: FROM_ISO, validTo: TO_ISO, altNames: ['DNS:example.invalid'] },
+        },
+      },
+      {
+        name: 'a client-only certificate (extendedKeyUsage clientAuth): OpenSSL\'s words and the code',
+        input: { cert: leaf({ eku: 'clientAuth' }), trusted: true },
+        want: {
+          message: 'TLS: unsuitable certificate purpose (INVALID_PURPOSE, CN=localhost)',
+          tls: { code: 'INVALID_PURPOSE', subject: 'CN=localhost', issuer: 'CN=preflight test root', validFrom: FROM_ISO, validTo: TO_ISO, altNames: local },
+        },
+      },
+      {
+        name: 'self-signed',
+        input: { cert: self, trusted: false },
+        want: {
+          message: 'TLS self-signed certificate (CN=localhost)',
+          tls: { code: 'DEPTH_ZERO_SELF_SIGNED_CERT', subject: 'CN=localhost', issuer: 'CN=localhost', validFrom: FROM_ISO, validTo: TO_ISO, altNames: local },
+        },
+      },
+      {
+        name: 'unknown CA, the server sends its certificate alone',
+        input: { cert: valid, trusted: false },
+        want: {
+          message: 'TLS certificate from an unknown CA (issuer CN=preflight test root)',
+          tls: { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', subject: 'CN=localhost', issuer: 'CN=preflight test root', validFrom: FROM_ISO, validTo: TO_ISO, altNames: local },
+        },
+      },
+      {
+        name: 'unknown CA, the server sends the root too',
+        input: { cert: valid, chain: [valid.cert, root.cert], trusted: false },
+        want: {
+          message: 'TLS certificate from an unknown CA (issuer CN=preflight test root)',
+          tls: { code: 'SELF_SIGNED_CERT_IN_CHAIN', subject: 'CN=localhost', issuer: 'CN=preflight test root', validFrom: FROM_ISO, validTo: TO_ISO, altNames: local },
+        },
+      },
+      {
+        name: 'unknown CA, the server sends an intermediate whose root is unknown',
+        input: { cert: viaInter, chain: [viaInter.cert, inter.cert], trusted: false },
+        want: {
+          message: 'TLS certificate from an unknown CA (issuer CN=preflight test intermediate)',
+          tls: { code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', subject: 'CN=localhost', issuer: 'CN=preflight test intermediate', validFrom: FROM_ISO, validTo: TO_ISO, altNames: local },
+        },
+      },
+      { name: 'valid, signed by the trusted root', input: { cert: valid, trusted: true }, want: 'ok' },
+      { name: 'valid, through an intermediate the server sends', input: { cert: viaInter, chain: [viaInter.cert, inter.cert], trusted: true }, want: 'ok' },
+    ];
+
+    // Each case gets its own server; the trusted ones are probed from one child that trusts the root.
+    const started = await Promise.all(cases.map((c) => serve(c.input.cert.key, c.input.chain ?? [c.input.cert.cert])));
+    const trustedIdx = cases.flatMap((c, i) => (c.input.trusted ? [i] : []));
+    const fromChild = await probeInChild({ NODE_EXTRA_CA_CERTS: rootPem }, 1, trustedIdx.map((i) => (started[i] as TlsServer).url()));
+    const results = new Map<number, ProbeResult>(trustedIdx.map((i, k) => [i, fromChild[k] as ProbeResult]));
+    for (const [i, c] of cases.entries()) if (!c.input.trusted) results.set(i, await probeBounded(spec((started[i] as TlsServer).url())));
+
+    for (const [i, c] of cases.entries()) {
+      await t.test(c.name, () => {
+        const r = results.get(i) as ProbeResult;
+        const srv = started[i] as TlsServer;
+        if (c.want === 'ok') {
+          assert.equal(r.ok, true, JSON.stringify(r));
+          assert.equal(r.status, 200);
+          assert.equal(r.tls, undefined);
+          assert.deepEqual(srv.reused, [false], 'one request, on a full handshake');
+          assert.ok(srv.appBytes > 0, 'the byte count sees a request when one is sent');
+          return;
+        }
+        assert.equal(r.ok, false);
+        assert.equal(r.errorKind, 'tls', JSON.stringify(r));
+        assert.equal(r.message, c.want.message);
+        assert.deepEqual(r.tls, c.want.tls);
+        assert.equal(r.status, undefined);
+        // the connection was refused before the request was written: the server decrypted nothing
+        assert.equal(srv.requests, 0, 'no request reached the server');
+        assert.equal(srv.appBytes, 0, 'no application byte reached the server');
+      });
+    }
+
+    await t.test('NODE_TLS_REJECT_UNAUTHORIZED=0 turns verification off, as it does for Node', async () => {
+      const srv = await serve(self.key, [self.cert]);
+      const [r] = await probeInChild({ NODE_TLS_REJECT_UNAUTHORIZED: '0' }, 1, [srv.url()]);
+      assert.equal(r?.ok, true, JSON.stringify(r));
+    });
+
+    await t.test('trusted: every probe does a full handshake (no session is resumed)', async () => {
+      const srv = await serve(valid.key, [valid.cert]);
+      const rs = await probeInChild({ NODE_EXTRA_CA_CERTS: rootPem }, 3, [srv.url()]);
+      assert.deepEqual(rs.map((r) => [r.ok, r.status, r.errorKind]), [[true, 200, undefined], [true, 200, undefined], [true, 200, undefined]]);
+      // A resumed TLS session would skip the certificate check a probe exists to make.
+      assert.deepEqual(srv.reused, [false, false, false]);
+    });
+
+    await t.test('https://[::1] with a certificate for 127.0.0.1: the address is named bare', { skip: haveIpv6() ? false : 'no ::1 here' }, async () => {
+      const server = https.createServer({ key: valid.key, cert: valid.cert }, (_req, res) => res.end('ok'));
+      await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+      try {
+        const [r] = await probeInChild({ NODE_EXTRA_CA_CERTS: rootPem }, 1, [`https://[::1]:${(server.address() as net.AddressInfo).port}/health`]);
+        assert.equal(r?.errorKind, 'tls', JSON.stringify(r));
+        assert.equal(r?.message, 'TLS hostname mismatch: the certificate is for 127.0.0.1, localhost, not ::1');
+      } finally {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      }
+    });
+
+    await t.test('100 refused handshakes leave no sockets or timers behind', { skip: activeResources ? false : 'needs process.getActiveResourcesInfo' }, async () => {
+      const srv = servers[cases.findIndex((c) => c.name === 'self-signed')] as TlsServer;
+      const before = countResources();
+      for (let i = 0; i < 100; i += 10) {
+        const rs = await Promise.all(Array.from({ length: 10 }, () => probe(spec(srv.url()))));
+        assert.ok(rs.every((r) => r.errorKind === 'tls'));
+      }
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 50));
+      const after = countResources();
+      for (const kind of new Set([...before.keys(), ...after.keys()])) {
+        assert.ok((after.get(kind) ?? 0) <= (before.get(kind) ?? 0), `${kind}: ${before.get(kind) ?? 0} before, ${after.get(kind) ?? 0} after`);
+      }
+    });
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function haveIpv6(): boolean {
+  try {
+    const s = execFileSync(process.execPath, ['-e', "require('net').createServer().listen(0,'::1',function(){this.close()})"], { stdio: 'pipe', timeout: 5000 });
+    return s !== undefined;
   } catch {
     return false;
   }
 }
-
-test('https with normal certificate verification', { skip: haveOpenssl() ? false : 'openssl not found' }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'preflight-tls-'));
-  try {
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-        '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
-      { stdio: 'ignore', timeout: 30_000 },
-    );
-    const reused: boolean[] = [];
-    const srv = await track(
-      https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
-        reused.push((req.socket as TLSSocket).isSessionReused());
-        res.end('ok');
-      }),
-    );
-    try {
-      await t.test('a self-signed certificate is a tls error naming the reason', async () => {
-        const r = await probeBounded(spec(srv.url()));
-        assert.equal(r.errorKind, 'tls', JSON.stringify(r));
-        assert.match(r.message ?? '', /^TLS: self[- ]signed certificate \(DEPTH_ZERO_SELF_SIGNED_CERT\)$/);
-        assert.deepEqual(reused, [], 'no request got through');
-      });
-
-      await t.test('trusted (NODE_EXTRA_CA_CERTS): ok, and every probe does a full handshake', async () => {
-        // The child inherits this process's loader flags (tsx) to run the TypeScript helper.
-        const out = await new Promise<string>((resolve, reject) => {
-          execFile(
-            process.execPath,
-            [...process.execArgv.filter((a) => !a.startsWith('--test')), join(__dirname, 'probe-child.ts'), srv.url(), '3'],
-            { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, timeout: NEVER_MS, encoding: 'utf8' },
-            (err, stdout, stderr) => (err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(stdout)),
-          );
-        });
-        const results = JSON.parse(out) as ProbeResult[];
-        assert.deepEqual(results.map((r) => [r.ok, r.status, r.errorKind]), [[true, 200, undefined], [true, 200, undefined], [true, 200, undefined]]);
-        // A resumed TLS session would skip the certificate check a probe exists to make.
-        assert.deepEqual(reused, [false, false, false]);
-      });
-    } finally {
-      await srv.close();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
 
 test('https:// against a plain-HTTP server is a tls error', async () => {
   const srv = await httpServer((_req, res) => res.end('ok'));
@@ -415,6 +579,7 @@ test('https:// against a plain-HTTP server is a tls error', async () => {
     const r = await probeBounded(spec(`https://127.0.0.1:${srv.port}/health`));
     assert.equal(r.errorKind, 'tls', JSON.stringify(r));
     assert.match(r.message ?? '', /^TLS: .*wrong version number/i);
+    assert.equal(r.tls, undefined, 'no certificate was sent');
   } finally {
     await srv.close();
   }
@@ -426,7 +591,84 @@ test('a name under .invalid fails as dns (or, where the resolver hangs, as a bou
   if (r.errorKind === 'timeout') assert.match(r.message ?? '', /stalled at dns lookup/);
   else {
     assert.equal(r.errorKind, 'dns', JSON.stringify(r));
-    assert.match(r.message ?? '', /ENOTFOUND preflight-probe-test\.invalid/);
+    assert.match(r.message ?? '', /^DNS: (no such name|the resolver did not answer for) preflight-probe-test\.invalid$/);
+  }
+  assert.equal(r.dns?.host, 'preflight-probe-test.invalid');
+});
+
+/** `unshare -rmn` (a user, mount and network namespace of its own) works here, with `ip`. */
+function canUnshare(): boolean {
+  try {
+    execFileSync('unshare', ['-rmn', 'sh', '-c', 'ip link set lo up'], { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs dns-child.ts in a private network whose only resolver is the child's own (see that file). */
+function dnsChild(dir: string, mode: string, timeoutMs: number): { lookup: Record<string, unknown> | null; probe: ProbeResult } {
+  const node = [process.execPath, ...process.execArgv.filter((a) => !a.startsWith('--test')), join(__dirname, 'dns-child.ts'), mode, 'app.internal', String(timeoutMs)];
+  const script = `ip link set lo up && mount --bind "$1/resolv.conf" /etc/resolv.conf && mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf && shift && exec "$@"`;
+  const out = execFileSync('unshare', ['-rmn', 'sh', '-c', script, 'sh', dir, ...node], {
+    // one try of one second, so a silent resolver gives getaddrinfo's EAI_AGAIN quickly
+    env: { ...process.env, RES_OPTIONS: 'timeout:1 attempts:1' },
+    encoding: 'utf8',
+    timeout: NEVER_MS,
+  });
+  return JSON.parse(out) as { lookup: Record<string, unknown> | null; probe: ProbeResult };
+}
+
+test('DNS: no such name vs the resolver did not answer, from glibc in a private network', { skip: canUnshare() ? false : 'unshare -rmn not permitted here' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'preflight-dns-'));
+  writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\n');
+  writeFileSync(join(dir, 'nsswitch.conf'), 'hosts: files dns\n');
+  const agains = { code: 'EAI_AGAIN', errno: -3001 };
+  const cases: {
+    name: string;
+    input: { mode: string; timeoutMs: number };
+    want: { lookup: { code: string; errno: number } | null; kind?: ProbeErrorKind; message?: string; dnsCode?: string };
+  }[] = [
+    { name: 'the resolver gives an address: the probe passes', input: { mode: 'address', timeoutMs: 3000 }, want: { lookup: null } },
+    { name: 'NXDOMAIN', input: { mode: 'nxdomain', timeoutMs: 3000 }, want: { lookup: { code: 'ENOTFOUND', errno: -3008 }, kind: 'dns', message: 'DNS: no such name app.internal', dnsCode: 'ENOTFOUND' } },
+    {
+      name: 'NOERROR without an address (EAI_NODATA, which Node also calls ENOTFOUND)',
+      input: { mode: 'nodata', timeoutMs: 3000 },
+      want: { lookup: { code: 'ENOTFOUND', errno: -3007 }, kind: 'dns', message: 'DNS: no address for app.internal (the name exists)', dnsCode: 'ENOTFOUND' },
+    },
+    { name: 'a resolver that never answers (RES_OPTIONS timeout:1)', input: { mode: 'silent', timeoutMs: 3000 }, want: { lookup: agains, kind: 'dns', message: 'DNS: the resolver did not answer for app.internal', dnsCode: 'EAI_AGAIN' } },
+    { name: 'no resolver listening', input: { mode: 'none', timeoutMs: 3000 }, want: { lookup: agains, kind: 'dns', message: 'DNS: the resolver did not answer for app.internal', dnsCode: 'EAI_AGAIN' } },
+    { name: 'SERVFAIL is EAI_AGAIN too', input: { mode: 'servfail', timeoutMs: 3000 }, want: { lookup: agains, kind: 'dns', message: 'DNS: the resolver did not answer for app.internal', dnsCode: 'EAI_AGAIN' } },
+    { name: 'REFUSED is EAI_AGAIN too', input: { mode: 'refused', timeoutMs: 3000 }, want: { lookup: agains, kind: 'dns', message: 'DNS: the resolver did not answer for app.internal', dnsCode: 'EAI_AGAIN' } },
+    {
+      name: 'the probe\'s deadline passes while the resolver is silent',
+      input: { mode: 'silent', timeoutMs: 300 },
+      want: { lookup: agains, kind: 'timeout', message: 'no response within 300 ms (stalled at dns lookup)', dnsCode: 'ETIMEOUT' },
+    },
+  ];
+  try {
+    for (const c of cases) {
+      await t.test(c.name, () => {
+        const got = dnsChild(dir, c.input.mode, c.input.timeoutMs);
+        if (c.want.lookup === null) assert.equal(got.lookup, null);
+        else assert.deepEqual({ code: got.lookup?.code, errno: got.lookup?.errno, hostname: got.lookup?.hostname }, { ...c.want.lookup, hostname: 'app.internal' });
+        if (c.want.kind === undefined) {
+          assert.equal(got.probe.ok, true, JSON.stringify(got.probe));
+          assert.equal(got.probe.dns, undefined);
+          return;
+        }
+        assert.equal(got.probe.errorKind, c.want.kind, JSON.stringify(got.probe));
+        assert.equal(got.probe.message, c.want.message);
+        assert.deepEqual(got.probe.dns, { host: 'app.internal', code: c.want.dnsCode });
+        // the raw lookup error, classified alone, says the same (when the probe did not time out first)
+        if (c.want.kind === 'dns' && got.lookup) {
+          const e = Object.assign(new Error(String(got.lookup.message)), got.lookup);
+          assert.deepEqual(classifyProbeError(e, 'dns lookup'), { kind: 'dns', message: c.want.message, dns: { host: 'app.internal', code: c.want.dnsCode } });
+        }
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -486,6 +728,44 @@ test('classifyProbeError by code', async (t) => {
       assert.ok(got.message.length > 0 && !got.message.includes('\n'), got.message);
     });
   }
+});
+
+// getaddrinfo errors in the shape Node gives them (lib/internal/errors.js DNSException: `code`, libuv
+// `errno`, `syscall`, `hostname`, message "getaddrinfo CODE host"): the first four exactly as glibc
+// produced them in the private-network test above; EAI_FAIL, which glibc gives for other
+// non-recoverable resolver failures, in the same shape.
+test('classifyProbeError: what a failed lookup means', async (t) => {
+  const gai = (code: string, errno: number, hostname?: string): Error =>
+    Object.assign(new Error(`getaddrinfo ${code}${hostname ? ` ${hostname}` : ''}`), { code, errno, syscall: 'getaddrinfo', ...(hostname ? { hostname } : {}) });
+  const cases: { name: string; input: { err: Error; host?: string }; want: { message: string; dns?: { host: string; code: string } } }[] = [
+    { name: 'NXDOMAIN (EAI_NONAME)', input: { err: gai('ENOTFOUND', -3008, 'app.internal') }, want: { message: 'DNS: no such name app.internal', dns: { host: 'app.internal', code: 'ENOTFOUND' } } },
+    { name: 'no address (EAI_NODATA)', input: { err: gai('ENOTFOUND', -3007, 'app.internal') }, want: { message: 'DNS: no address for app.internal (the name exists)', dns: { host: 'app.internal', code: 'ENOTFOUND' } } },
+    { name: 'ENOTFOUND without an errno', input: { err: gai('ENOTFOUND', Number.NaN, 'app.internal') }, want: { message: 'DNS: no such name app.internal', dns: { host: 'app.internal', code: 'ENOTFOUND' } } },
+    { name: 'EAI_AGAIN', input: { err: gai('EAI_AGAIN', -3001, 'app.internal') }, want: { message: 'DNS: the resolver did not answer for app.internal', dns: { host: 'app.internal', code: 'EAI_AGAIN' } } },
+    { name: 'EAI_FAIL', input: { err: gai('EAI_FAIL', -3004, 'app.internal') }, want: { message: 'DNS: the lookup of app.internal failed (EAI_FAIL)', dns: { host: 'app.internal', code: 'EAI_FAIL' } } },
+    { name: 'no hostname on the error: the caller\'s host', input: { err: gai('EAI_AGAIN', -3001), host: 'db.internal' }, want: { message: 'DNS: the resolver did not answer for db.internal', dns: { host: 'db.internal', code: 'EAI_AGAIN' } } },
+    { name: 'no name at all: Node\'s words', input: { err: gai('ENOTFOUND', -3008) }, want: { message: 'DNS: getaddrinfo ENOTFOUND' } },
+    { name: 'the error\'s hostname wins over the caller\'s', input: { err: gai('ENOTFOUND', -3008, 'a.internal'), host: 'b.internal' }, want: { message: 'DNS: no such name a.internal', dns: { host: 'a.internal', code: 'ENOTFOUND' } } },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      assert.deepEqual(classifyProbeError(c.input.err, 'dns lookup', c.input.host), { kind: 'dns', ...c.want });
+    });
+  }
+  await t.test('a real lookup of a .invalid name on this host', async () => {
+    const e = await new Promise<Error | null>((resolve) => lookup('preflight-probe-test.invalid', (err) => resolve(err)));
+    assert.ok(e, 'a .invalid name never resolves');
+    const got = classifyProbeError(e, 'dns lookup');
+    assert.equal(got.kind, 'dns');
+    // ENOTFOUND where a resolver answers, EAI_AGAIN where none does (both real outcomes of this lookup)
+    assert.match(got.message, /^DNS: (no such name|the resolver did not answer for) preflight-probe-test\.invalid$/);
+  });
+  await t.test('a real refused connection is not dns', async () => {
+    const closed = await httpServer((_req, res) => res.end());
+    await closed.close();
+    const e = await new Promise<Error>((resolve) => net.connect(closed.port, '127.0.0.1').on('error', resolve));
+    assert.deepEqual(classifyProbeError(e, 'connect', '127.0.0.1'), { kind: 'connection_refused', message: `connect ECONNREFUSED 127.0.0.1:${closed.port}` });
+  });
 });
 
 test('PROBE_ERROR_CODES are small, distinct, non-zero and decode back', () => {
