@@ -3,7 +3,7 @@
 // waits for the snapshot, lets it recover, prints the snapshot as `preflight last demo` would, and
 // removes everything it made. No root, no config, nothing left behind.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../config/config';
@@ -15,7 +15,7 @@ import { renderSnapshot } from '../incident/render';
 import type { Snapshot } from '../incident/snapshot';
 import { EXIT_OK, type Command, type Io } from './command';
 
-/** The demo service, run as `node -e`: /health answers "ok" until /break, then it hogs and fails. */
+/** The demo service, run as `node demo-service.js`: /health answers "ok" until /break, then it hogs and fails. */
 const DEMO_SERVICE = `
 const http = require('http');
 const hog = [];
@@ -23,14 +23,14 @@ let broken = false;
 const server = http.createServer((req, res) => {
   if (req.url === '/break') {
     broken = true;
-    console.error('demo: allocating memory and spinning the CPU, then failing');
-    const until = Date.now() + 1500;
+    console.error('demo: a runaway loop: allocating memory and spinning the CPU, answering 503');
+    // a runaway: grows to ~512 MiB and keeps one CPU busy until healed, answering checks in between
     const tick = () => {
       if (!broken) return;
-      for (let i = 0; i < 8; i++) hog.push(Buffer.alloc(4 << 20, 1));
-      const end = Date.now() + 40;
+      if (hog.length < 128) for (let i = 0; i < 8; i++) hog.push(Buffer.alloc(4 << 20, 1));
+      const end = Date.now() + 95;
       while (Date.now() < end) {}
-      if (Date.now() < until) setTimeout(tick, 10);
+      setTimeout(tick, 2);
     };
     tick();
     return res.end('breaking\\n');
@@ -48,9 +48,12 @@ async function control(port: number, what: '/break' | '/heal'): Promise<void> {
   if (!r.ok) throw new Error(`demo: GET ${what}: ${r.message ?? r.errorKind}`);
 }
 
-function startService(io: Io): Promise<{ child: ChildProcess; port: number }> {
+function startService(io: Io, dir: string): Promise<{ child: ChildProcess; port: number }> {
+  // a file of its own, so the process list and the finding name it as a person would see it
+  const script = path.join(dir, 'demo-service.js');
+  writeFileSync(script, DEMO_SERVICE);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', DEMO_SERVICE], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => reject(new Error('the demo service did not start within 10 s')), 10_000);
     child.on('error', reject);
     child.stderr!.setEncoding('utf8').on('data', (d: string) => io.out(`   (service) ${d.trim()}`));
@@ -96,7 +99,7 @@ export const demoCommand: Command = {
     let service: { child: ChildProcess; port: number } | undefined;
     let daemon: Daemon | undefined;
     try {
-      service = await startService(io);
+      service = await startService(io, dir);
       const file = path.join(dir, 'preflight.yaml');
       const config = parseConfig(
         [

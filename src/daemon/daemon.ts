@@ -16,7 +16,8 @@ import { Ring } from '../sample/ring';
 import { errorMessage } from '../util/errors';
 import type { Logger } from './log';
 import { HEALTHY, step, stepRestart, type Effect, type Health, type MonitorPolicy, type MonitorState, type Step } from './monitor';
-import { UnitWatcher, type RestartEvent } from './units';
+import { UnitWatcher, type JobEvent, type RestartEvent } from './units';
+import { parseShortTimespan } from '../diagnosis/rules/requested';
 import { applyOutcome, type Notifier, type NotifierStats, type NotifyEvent } from './notify';
 
 // probe ring columns
@@ -38,6 +39,8 @@ const commandTimeoutMs = (timeoutSeconds: number): number => Math.max(2000, time
 const FRESH_SAMPLE_MS = 1000;
 /** NRestarts remembered per service across incidents (restart-loop finding). */
 const RESTART_HISTORY = 10;
+/** systemd's DefaultTimeoutStartSec= and DefaultTimeoutStopSec=, until a poll says the unit's own. */
+const DEFAULT_UNIT_TIMEOUT_MS = 90_000;
 
 /** Persisted in <snapshot_dir>/.state.json: enough to not re-report an open incident after a restart. */
 interface PersistedState {
@@ -65,6 +68,10 @@ interface ServiceRuntime {
   firstError: SnapshotError | null;
   /** the unit restart that opened or joined the current suspicion, if any */
   restart: RestartEvent | null;
+  /** a restart or start someone asked for, under way: failures are not confirmed before `until` */
+  requested: { type: string; at: number; until: number } | null;
+  /** the unit's stop and start timeouts (ms), from its last poll: how long a requested restart may take */
+  unitTimeouts: { stopMs: number; startMs: number };
   /** MemoryCurrent/TasksCurrent/NRestarts per systemctl poll; null without a unit */
   unitRing: Ring | null;
   unitRow: Float64Array;
@@ -176,6 +183,8 @@ export class Daemon {
       failureSample: null,
       firstError: null,
       restart: null,
+      requested: null,
+      unitTimeouts: { stopMs: DEFAULT_UNIT_TIMEOUT_MS, startMs: DEFAULT_UNIT_TIMEOUT_MS },
       unitRing: cfg.unit ? new Ring(cfg.bufferSamples, UNIT_COLUMNS) : null,
       unitRow: new Float64Array(UNIT_COLUMNS),
       restartHistory: [],
@@ -197,7 +206,8 @@ export class Daemon {
             timeoutMs: commandTimeoutMs(config.timeoutSeconds),
             log,
             onRestart: (e) => this.onRestart(e),
-            onState: (u, at) => this.onUnitState(u, at),
+            onState: (unit, u, at) => this.onUnitState(unit, u, at),
+            onJob: (e) => this.onJob(e),
             ...(opts.followJournal === false ? { follow: false } : {}),
             now: this.now,
           });
@@ -328,7 +338,9 @@ export class Daemon {
     row[P_LATENCY] = result.latencyMs;
     row[P_ERROR] = probeErrorCode(result);
     rt.probes.push(row);
-    const r = step(rt.state, result.ok, result.at, rt.policy);
+    // a requested restart under way: its failed checks wait for it to come back (or time out)
+    if (rt.requested && result.at >= rt.requested.until && rt.state.health === 'healthy') rt.requested = null;
+    const r = step(rt.state, result.ok, result.at, rt.policy, rt.requested?.until ?? null);
     if (!result.ok) {
       this.log.debug(`${cfg.name}: check failed (${result.errorKind}: ${result.message})`);
     }
@@ -363,15 +375,44 @@ export class Daemon {
     }
   }
 
-  private onUnitState(u: UnitState, at: number): void {
+  private onUnitState(unit: string, u: UnitState, at: number): void {
     for (const rt of this.services) {
-      if (rt.cfg.unit !== u.id || !rt.unitRing) continue;
+      if (rt.cfg.unit !== unit) continue;
+      const timeout = (v: string | undefined): number => {
+        const ms = v === undefined ? undefined : parseShortTimespan(v);
+        return ms === undefined ? DEFAULT_UNIT_TIMEOUT_MS : ms;
+      };
+      rt.unitTimeouts = { stopMs: timeout(u.properties.TimeoutStopUSec), startMs: timeout(u.properties.TimeoutStartUSec) };
+      if (!rt.unitRing) continue;
       const row = rt.unitRow;
       row[U_AT] = at;
       row[U_MEMORY] = u.memoryCurrentBytes ?? Number.NaN;
       row[U_TASKS] = u.tasksCurrent ?? Number.NaN;
       row[U_RESTARTS] = u.nRestarts ?? Number.NaN;
       rt.unitRing.push(row);
+    }
+  }
+
+  /**
+   * systemd began or finished a job for a unit. A restart or start someone asked for holds the
+   * confirmation of failures until the unit's stop and start timeouts have passed; a start that ends
+   * badly (failed, timeout, dependency) lets them be confirmed at once. A stop is not held: the unit
+   * is down on purpose, and the incident says so.
+   */
+  private onJob(e: JobEvent): void {
+    if (e.automatic) return;
+    for (const rt of this.services) {
+      if (rt.cfg.unit !== e.unit || rt.state.health === 'unhealthy') continue;
+      if (e.phase === 'begin' && (e.type === 'restart' || e.type === 'start')) {
+        const wait = (e.type === 'restart' ? rt.unitTimeouts.stopMs : 0) + rt.unitTimeouts.startMs;
+        rt.requested = { type: e.type, at: e.at, until: e.at + wait };
+        this.log.info(`${rt.cfg.name}: ${e.unit} ${e.type} requested; failed checks wait up to ${Math.round(wait / 1000)}s for it to come back`);
+      } else if (e.phase === 'begin' && e.type === 'stop') {
+        rt.requested = null;
+      } else if (e.phase === 'end' && rt.requested && e.result !== 'done' && (e.type === 'start' || e.type === 'restart')) {
+        // the start failed: nothing to wait for any more
+        rt.requested = { ...rt.requested, until: e.at };
+      }
     }
   }
 
@@ -387,16 +428,25 @@ export class Daemon {
             status: result.status ?? null,
             message: result.message ?? '',
             latency_ms: Math.round(result.latencyMs),
+            // what the service answered is its own word on why
+            ...(result.bodySnippet ? { body: result.bodySnippet } : {}),
+            ...(result.tls
+              ? { tls: { code: result.tls.code, subject: result.tls.subject, issuer: result.tls.issuer, valid_from: result.tls.validFrom, valid_to: result.tls.validTo } }
+              : {}),
           };
         } else {
           rt.firstError = null;
         }
         rt.failureSample = this.sampleHost(true);
-        rt.held = this.capture(rt, e.firstFailureAt);
+        rt.held = this.capture(rt, e.firstFailureAt, result?.errorKind === 'connection_refused');
         return;
       }
       case 'discard':
-        this.log.info(`${name}: recovered before confirmation; nothing written`);
+        if (rt.requested) {
+          const took = Math.max(0, Math.round((this.now() - rt.requested.at) / 100) / 10);
+          this.log.info(`${name}: back ${took}s after the requested ${rt.requested.type} of ${rt.cfg.unit}; no incident`);
+          rt.requested = null;
+        } else this.log.info(`${name}: recovered before confirmation; nothing written`);
         rt.held = null;
         rt.failureSample = null;
         rt.firstError = null;
@@ -408,6 +458,7 @@ export class Daemon {
         return;
       }
       case 'commit': {
+        rt.requested = null;
         const held = rt.held;
         const failureSample = rt.failureSample;
         const error = rt.firstError;
@@ -428,8 +479,9 @@ export class Daemon {
     rt.work = rt.work.then(job).catch((err: unknown) => this.log.error(`${rt.cfg.name}: ${errorMessage(err)}`));
   }
 
-  private capture(rt: ServiceRuntime, firstFailureAt: number): Promise<CapturedContext> {
+  private capture(rt: ServiceRuntime, firstFailureAt: number, refused = false): Promise<CapturedContext> {
     const dead = rt.restart?.deadInvocationId;
+    const journalUnit = rt.cfg.unit ? this.units?.canonical(rt.cfg.unit) : undefined;
     return captureContext({
       service: rt.cfg,
       since: new Date(firstFailureAt - this.windowMs()),
@@ -438,6 +490,8 @@ export class Daemon {
       processes: this.processes,
       // after a restart the log worth keeping is the dead run's, not the new run's first lines
       ...(dead ? { invocationId: dead } : {}),
+      ...(journalUnit ? { journalUnit } : {}),
+      refused,
       ...(this.opts.procRoot ? { procRoot: this.opts.procRoot } : {}),
       now: this.now,
     });

@@ -48,7 +48,11 @@ export interface Step {
 
 export const HEALTHY: MonitorState = { health: 'healthy', consecutiveFailures: 0, firstFailureAt: null };
 
-export function step(s: MonitorState, ok: boolean, now: number, p: MonitorPolicy): Step {
+/**
+ * `holdUntil`: a requested restart or start is under way until then (epoch ms): failures keep being
+ * rechecked but are not confirmed before it, so a deploy that comes back opens no incident.
+ */
+export function step(s: MonitorState, ok: boolean, now: number, p: MonitorPolicy, holdUntil: number | null = null): Step {
   if (ok) {
     switch (s.health) {
       case 'healthy':
@@ -72,7 +76,8 @@ export function step(s: MonitorState, ok: boolean, now: number, p: MonitorPolicy
   }
   const firstFailureAt = s.health === 'healthy' ? now : (s.firstFailureAt ?? now);
   const effects: Effect[] = s.health === 'healthy' ? [{ kind: 'capture', firstFailureAt }] : [];
-  if (failures >= p.failureThreshold) {
+  const held = holdUntil !== null && now < holdUntil;
+  if (failures >= p.failureThreshold && !held) {
     effects.push({ kind: 'commit', trigger: 'health_check', firstFailureAt, confirmedAt: now, consecutiveFailures: failures });
     return {
       state: { health: 'unhealthy', consecutiveFailures: failures, firstFailureAt },

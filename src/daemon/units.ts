@@ -7,8 +7,11 @@
 //    entering failed or auto-restart. The fallback when the journal cannot be followed, and the
 //    source of MemoryCurrent/TasksCurrent for the service rings.
 // Both report the dead run by its invocation ID; an ID already reported is never reported twice.
-import { parseJournalJson } from '../systemd/journal';
-import { parseMainProcessExit } from '../systemd/exit';
+// The follower also reports systemd's job lines (a requested stop, restart or start, and how it ended),
+// so a deploy that comes back is not mistaken for a failure. Units are matched by every name they
+// answer to (Id and Names=, from the first poll): `unit: sshd` is ssh.service in the journal.
+import { parseJournalJson, type JournalEntry } from '../systemd/journal';
+import { parseMainProcessExit, parseRestartScheduled } from '../systemd/exit';
 import { showUnits, type UnitState } from '../systemd/unit';
 import type { SnapshotExit } from '../incident/snapshot';
 import { follow, type Follower } from '../util/exec';
@@ -27,14 +30,29 @@ export interface RestartEvent {
   nRestarts: number | null;
 }
 
+/** A job systemd began or finished for a unit: someone's `systemctl restart`, or systemd's own. */
+export interface JobEvent {
+  /** the unit as configured */
+  unit: string;
+  type: string;
+  phase: 'begin' | 'end';
+  /** JOB_RESULT at the end: done, failed, timeout, dependency, canceled, ... */
+  result?: string;
+  at: number;
+  /** queued by systemd itself after the unit died (Restart=), not by anyone's request */
+  automatic: boolean;
+}
+
 export interface UnitWatcherOptions {
   units: readonly string[];
   intervalMs: number;
   timeoutMs: number;
   log: Logger;
   onRestart: (e: RestartEvent) => void;
-  /** every poll, each unit's state (for the service rings) */
-  onState?: (u: UnitState, at: number) => void;
+  /** every poll, each configured unit's state (for the service rings) */
+  onState?: (unit: string, u: UnitState, at: number) => void;
+  /** systemd's job lines about a unit, as the follower sees them */
+  onJob?: (e: JobEvent) => void;
   /** follow the journal for events (default true) */
   follow?: boolean;
   journalctl?: string;
@@ -46,6 +64,19 @@ const FOLLOW_RESTARTS = 5;
 const FOLLOW_WINDOW_MS = 10 * 60_000;
 /** Invocation IDs remembered per unit, to report each dead run once. */
 const REMEMBERED = 32;
+/** A job line this soon after "Scheduled restart job" is systemd's own restart, not a request. */
+const AUTOMATIC_MS = 2000;
+
+/**
+ * A job line of PID 1 (src/core/job.c): "Starting|Stopping|Reloading %s..." when a job begins (a
+ * restart's stop phase is "Stopping" with JOB_TYPE=restart), and the done message with JOB_RESULT= when
+ * it ends. Null for any other line.
+ */
+export function jobLine(e: Pick<JournalEntry, 'message' | 'jobType' | 'jobResult'>): { type: string; phase: 'begin' | 'end'; result?: string } | null {
+  if (e.jobType === undefined) return null;
+  if (e.jobResult !== undefined) return { type: e.jobType, phase: 'end', result: e.jobResult };
+  return /^(Starting|Stopping|Reloading) /.test(e.message.trim()) ? { type: e.jobType, phase: 'begin' } : null;
+}
 
 /**
  * What changed between two polls of one unit that means its run ended badly, or null. A manual
@@ -71,6 +102,10 @@ export function restartFromPoll(prev: UnitState, cur: UnitState): { deadInvocati
 
 export class UnitWatcher {
   private readonly last = new Map<string, UnitState>();
+  /** configured name -> every name the unit answers to (its Id, its Names=, the configured one) */
+  private readonly names = new Map<string, Set<string>>();
+  /** unit -> when systemd last scheduled an automatic restart of it */
+  private readonly scheduledAt = new Map<string, number>();
   private readonly reported = new Map<string, string[]>();
   private timer: NodeJS.Timeout | null = null;
   private follower: Follower | null = null;
@@ -96,6 +131,16 @@ export class UnitWatcher {
     this.follower?.stop();
     await this.follower?.exited;
     await this.polling;
+  }
+
+  /** The unit's real name (its Id) once a poll has seen it; the configured name until then. */
+  canonical(unit: string): string {
+    return this.last.get(unit)?.id || unit;
+  }
+
+  /** The configured units that answer to `name` (an Id or an alias). */
+  private configuredFor(name: string): string[] {
+    return this.o.units.filter((u) => u === name || this.names.get(u)?.has(name) === true);
   }
 
   /** Report a dead run unless that invocation was reported already (by the other source). */
@@ -130,7 +175,8 @@ export class UnitWatcher {
     r.units.forEach((cur, i) => {
       const unit = this.o.units[i];
       if (unit === undefined) return;
-      this.o.onState?.(cur, at);
+      this.names.set(unit, new Set([unit, ...(cur.id ? [cur.id] : []), ...(cur.names ?? [])]));
+      this.o.onState?.(unit, cur, at);
       const prev = this.last.get(unit);
       this.last.set(unit, cur);
       if (!prev) return;
@@ -149,7 +195,9 @@ export class UnitWatcher {
     }
     this.followerStarts.push(t);
     // PID 1's lines about these units: "Main process exited", "Failed with result", "Scheduled restart job"
-    const args = ['-f', '-o', 'json', '-n', '0', '--no-pager', '-q', '_PID=1', ...this.o.units.map((u) => `UNIT=${u}`)];
+    // the journal names a unit by its Id: an alias in the config is matched through the first poll
+    const ids = [...new Set(this.o.units.map((u) => this.canonical(u)))];
+    const args = ['-f', '-o', 'json', '-n', '0', '--no-pager', '-q', '_PID=1', ...ids.map((u) => `UNIT=${u}`)];
     const f = follow(this.o.journalctl ?? 'journalctl', args, {
       maxLineBytes: 256 * 1024,
       onLine: (line) => this.onJournalLine(line),
@@ -167,18 +215,23 @@ export class UnitWatcher {
   private onJournalLine(line: string): void {
     const { entries } = parseJournalJson(line, { maxMessageChars: 2000 });
     for (const e of entries) {
-      const unit = e.unit;
-      if (!unit || !this.o.units.includes(unit)) continue;
-      const exit = parseMainProcessExit(e.message, e.at);
-      if (!exit) continue;
-      this.report({
-        unit,
-        at: Date.parse(e.at),
-        deadInvocationId: e.invocationId ?? null,
-        exit,
-        reason: e.message,
-        nRestarts: null,
-      });
+      if (!e.unit) continue;
+      const at = Date.parse(e.at);
+      if (parseRestartScheduled(e.message) !== null) this.scheduledAt.set(e.unit, at);
+      for (const unit of this.configuredFor(e.unit)) this.onEntry(unit, e, at);
     }
+  }
+
+  private onEntry(unit: string, e: JournalEntry, at: number): void {
+    const job = jobLine(e);
+    if (job) {
+      const scheduled = this.scheduledAt.get(e.unit ?? unit);
+      const automatic = scheduled !== undefined && at - scheduled >= 0 && at - scheduled < AUTOMATIC_MS;
+      this.o.onJob?.({ unit, ...job, at, automatic });
+      return;
+    }
+    const exit = parseMainProcessExit(e.message, e.at);
+    if (!exit) return;
+    this.report({ unit, at, deadInvocationId: e.invocationId ?? null, exit, reason: e.message, nRestarts: null });
   }
 }

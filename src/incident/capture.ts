@@ -2,9 +2,12 @@
 // lines, the unit's state, the top processes, host facts), taken at the FIRST failed check and held
 // until the failure is confirmed. Every part is independent and bounded: a part that fails or is
 // absent becomes a capture error with its reason, and the rest is still taken.
+import { isIP } from 'node:net';
 import { cpus } from 'node:os';
 import { readUnitMemoryEvents } from '../cgroup/memory-events';
-import type { ServiceConfig } from '../config/config';
+import { hostPort, type ServiceConfig } from '../config/config';
+import { ownerOfSocket } from '../proc/port-owner';
+import { listenerOnPort, listenersOf } from '../proc/sockets';
 import { readBootId, readHostname, readOsRelease } from '../proc/sys-kernel';
 import { readUptime } from '../proc/uptime';
 import type { Listening } from '../diagnosis/input';
@@ -46,6 +49,10 @@ export interface CaptureOptions {
   procRoot?: string;
   /** only this run's journal (the dead invocation of a restarted unit) */
   invocationId?: string;
+  /** the unit's name as the journal knows it (its Id, when the config names an alias) */
+  journalUnit?: string;
+  /** the first check's connection was refused: look at what listens on the health port */
+  refused?: boolean;
   now?: () => number;
 }
 
@@ -146,7 +153,7 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
       }, fail('unit'))
     : Promise.resolve(null);
   const journalP: Promise<SnapshotJournalLine[]> = unitName
-    ? readUnitJournal(unitName, {
+    ? readUnitJournal(opts.journalUnit ?? unitName, {
         ...common,
         lines: opts.journalLines,
         maxBytes: CAPTURE_LIMITS.journalBytes,
@@ -183,6 +190,9 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
   } catch (err) {
     errors.push({ part: 'memory.events', reason: errorMessage(err) });
   }
+  const where = healthAddress(opts.service.healthUrl);
+  const listening = opts.refused && where ? listeningAt(where, unit, opts.procRoot) : null;
+  const servicePid = !unitName && where ? portOwner(where, opts.procRoot) : null;
   return {
     startedAt,
     finishedAt: now(),
@@ -192,6 +202,41 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
     kernel,
     processes,
     memoryEvents,
+    ...(listening ? { listening } : {}),
+    ...(servicePid ? { servicePid } : {}),
     errors,
   };
+}
+
+/** The IP address and port a health URL connects to; null for a name other than localhost. */
+export function healthAddress(url: string): { address: string; port: number } | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const address = host === 'localhost' ? '127.0.0.1' : host;
+  if (isIP(address) === 0) return null;
+  const port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+  return { address, port };
+}
+
+/** Whether anything listens on the health port, and where the unit's main process listens (null: unreadable). */
+function listeningAt(where: { address: string; port: number }, unit: UnitState | null, procRoot = '/proc'): Listening | null {
+  const on = listenerOnPort(where.address, where.port, procRoot);
+  if (on === undefined) return null;
+  let unitListens: string[] | null = null;
+  if (unit?.mainPid !== undefined) {
+    const r = listenersOf([unit.mainPid], procRoot);
+    if (r.unavailable.length === 0) unitListens = [...new Set(r.listeners.map((l) => hostPort(l.address, l.port)))];
+  }
+  return { healthAddress: hostPort(where.address, where.port), onHealthPort: on.length > 0, unitListens };
+}
+
+/** The process listening on the health port, when it is ours to read (a service without a unit). */
+function portOwner(where: { address: string; port: number }, procRoot = '/proc'): number | null {
+  const l = listenerOnPort(where.address, where.port, procRoot)?.[0];
+  return l === undefined ? null : (ownerOfSocket(l.inode, l.uid, procRoot) ?? null);
 }

@@ -30,6 +30,7 @@ export const UNIT_PROPERTIES = [
   'LimitNOFILE',
   'LimitNOFILESoft',
   'TimeoutStartUSec',
+  'TimeoutStopUSec',
   'WatchdogUSec',
 ] as const;
 

@@ -157,3 +157,41 @@ describe('monitor state machine', () => {
     assert.deepEqual(next.effects, [{ kind: 'recover', at: 4000, downtimeMs: 0 }]);
   });
 });
+
+describe('a requested restart under way holds the confirmation', () => {
+  const start = 1_000_000;
+  /** Checks every confirm interval from `start`, with a hold until `until`. */
+  function held(checks: boolean[], until: number) {
+    let state: MonitorState = HEALTHY;
+    let now = start;
+    const out: string[] = [];
+    for (const ok of checks) {
+      const r = step(state, ok, now, policy, until);
+      state = r.state;
+      out.push(`${state.health}:${r.effects.map((e) => e.kind).join('+') || '-'}`);
+      now += policy.confirmIntervalMs;
+    }
+    return out;
+  }
+  const cases: { name: string; input: { checks: boolean[]; untilMs: number }; want: string[] }[] = [
+    {
+      name: 'it comes back within the hold: the capture is discarded, nothing is committed',
+      input: { checks: [false, false, false, false, true], untilMs: 60_000 },
+      want: ['suspect:capture', 'suspect:-', 'suspect:-', 'suspect:-', 'healthy:discard'],
+    },
+    {
+      name: 'it does not come back: committed at the first failed check after the hold',
+      input: { checks: [false, false, false, false, false], untilMs: 12_000 },
+      want: ['suspect:capture', 'suspect:-', 'suspect:-', 'unhealthy:commit', 'unhealthy:-'],
+    },
+    { name: 'a hold that already ended holds nothing', input: { checks: [false, false, false], untilMs: -1 }, want: ['suspect:capture', 'suspect:-', 'unhealthy:commit'] },
+    { name: 'empty', input: { checks: [], untilMs: 60_000 }, want: [] },
+  ];
+  for (const c of cases) test(c.name, () => assert.deepEqual(held(c.input.checks, start + c.input.untilMs), c.want));
+
+  test('a held suspicion rechecks at the confirm interval', () => {
+    const r = step({ health: 'suspect', consecutiveFailures: 5, firstFailureAt: start }, false, start + 1000, policy, start + 60_000);
+    assert.equal(r.state.health, 'suspect');
+    assert.equal(r.nextCheckMs, policy.confirmIntervalMs);
+  });
+});

@@ -6,7 +6,8 @@
 import type { SnapshotJournalLine } from '../../incident/snapshot';
 import { timeClass, type Ctx, type OwnLine } from '../context';
 import { ENDINGS, SYMPTOMS, type Evidence } from '../evidence';
-import { scanSignatures, type SignatureMatch } from '../signatures';
+import { scanSignatures } from '../signatures';
+import type { SignatureMatch } from '../signatures/types';
 import { lastWords } from '../signatures/last-words';
 import { clean, journalQuote } from './quote';
 

@@ -3,6 +3,7 @@
 // its check fails is most likely failing of that (a runaway loop, a leak); a milder share is said, but
 // only as possible.
 import type { SnapshotProcess } from '../../incident/snapshot';
+import { clip } from '../../util/text';
 import { formatBytes } from '../../util/units';
 import type { Ctx } from '../context';
 import type { Evidence } from '../evidence';
@@ -49,7 +50,7 @@ export function processRule(ctx: Ctx): Evidence[] {
       role: 'cause',
       ...(pinned || large ? {} : { confidence: 'possible' as const }),
       quotes: [
-        `pid ${p.pid} ${p.cmdline || p.command}: ${pct1(p.cpu_percent)} CPU, ${formatBytes(p.rss_bytes)} RSS${rankWords ? `, ${rankWords} process on the host` : ''}`,
+        `pid ${p.pid} ${clip(p.cmdline || p.command, 80)}: ${pct1(p.cpu_percent)} CPU, ${formatBytes(p.rss_bytes)} RSS${rankWords ? `, ${rankWords} process on the host` : ''}`,
       ],
       explains: EXPLAINS,
     },
