@@ -12,7 +12,8 @@ import type { ServiceConfig } from '../../src/config/config';
 import { buildSnapshot } from '../../src/incident/build';
 import { hostFacts, journalLine, type CapturedContext } from '../../src/incident/capture';
 import { renderSnapshot } from '../../src/incident/render';
-import type { ProbeSample } from '../../src/incident/snapshot';
+import type { ProbeSample, Snapshot } from '../../src/incident/snapshot';
+import { SnapshotStore } from '../../src/incident/store';
 import { HostSampler } from '../../src/sample/host';
 import { ProcessTable } from '../../src/sample/procs';
 import { findDeadRunExit } from '../../src/systemd/exit';
@@ -115,10 +116,25 @@ function golden(name: string, actual: string): void {
 test('golden snapshot of a crash: the JSON file', async () => {
   const s = await build();
   assert.equal(s.exit?.status, 3, 'the dead run exited 3');
-  assert.match(s.findings[0]!.cause, /exited with status 3/);
+  assert.deepEqual([s.findings[0]?.cause, s.findings[0]?.scope, s.findings[0]?.confidence], ['exited with status 3', 'invocation', 'certain']);
   golden('flaky-crash.snapshot.json', `${JSON.stringify(s, null, 2)}\n`);
 });
 
 test('golden snapshot of a crash: what `preflight last` prints', async () => {
   golden('flaky-crash.txt', `${renderSnapshot(await build(), { path: '/var/lib/preflight/flaky/2026-11-25T16-37-17.732Z.json' })}\n`);
+});
+
+// A file written by version 1 (the golden of that version, kept as it was): an upgrade must never hide
+// an old incident. `last` and `show` print it with its first finding as the probable cause.
+test('a version 1 snapshot still reads and prints', async () => {
+  const text = readFileSync(path.join(GOLDEN, 'v1-flaky-crash.snapshot.json'), 'utf8');
+  const dir = path.join(tmp, 'v1');
+  const store = new SnapshotStore({ dir, retention: 5 });
+  const copy = path.join(tmp, 'v1-copy.json');
+  writeFileSync(copy, text);
+  const found = await store.readPath(copy);
+  assert.equal(found.entry.probableCause, 'exited with status 3 (NOTIMPLEMENTED)');
+  const out = renderSnapshot(JSON.parse(text) as Snapshot).split('\n');
+  assert.equal(out[0], 'flaky failed at 2026-11-25 03:04:05 UTC (restarted by systemd); not recovered when captured');
+  assert.equal(out[1], '  probable cause: exited with status 3 (NOTIMPLEMENTED) · 16:37:17 flaky.service: Main process exited, code=exited, status=3/NOTIMPLEMENTED');
 });
