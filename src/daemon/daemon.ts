@@ -394,24 +394,30 @@ export class Daemon {
   }
 
   /**
-   * systemd began or finished a job for a unit. A restart or start someone asked for holds the
-   * confirmation of failures until the unit's stop and start timeouts have passed; a start that ends
-   * badly (failed, timeout, dependency) lets them be confirmed at once. A stop is not held: the unit
-   * is down on purpose, and the incident says so.
+   * systemd began or finished a job for a unit. A stop someone asked for may be a restart: systemd 252
+   * begins both as JOB_TYPE=stop and tells them apart only when the stop phase ends ("Stopped", as stop
+   * or restart), so failures wait for that end (at most the stop timeout). A restart or start holds the
+   * confirmation of failures until the unit's start timeout has passed, or until the start job fails; a
+   * plain stop releases it at once (the unit is down on purpose, and the incident says so).
    */
   private onJob(e: JobEvent): void {
     if (e.automatic) return;
     for (const rt of this.services) {
       if (rt.cfg.unit !== e.unit || rt.state.health === 'unhealthy') continue;
-      if (e.phase === 'begin' && (e.type === 'restart' || e.type === 'start')) {
-        const wait = (e.type === 'restart' ? rt.unitTimeouts.stopMs : 0) + rt.unitTimeouts.startMs;
-        rt.requested = { type: e.type, at: e.at, until: e.at + wait };
-        this.log.info(`${rt.cfg.name}: ${e.unit} ${e.type} requested; failed checks wait up to ${Math.round(wait / 1000)}s for it to come back`);
-      } else if (e.phase === 'begin' && e.type === 'stop') {
+      const { stopMs, startMs } = rt.unitTimeouts;
+      const r = rt.requested;
+      if (e.phase === 'begin' && e.type === 'stop') {
+        rt.requested = { type: 'stop', at: e.at, until: e.at + stopMs };
+      } else if (e.phase === 'end' && e.type === 'stop') {
         rt.requested = null;
-      } else if (e.phase === 'end' && rt.requested && e.result !== 'done' && (e.type === 'start' || e.type === 'restart')) {
+      } else if (e.phase === 'end' && e.type === 'restart' && r) {
+        rt.requested = { type: 'restart', at: r.at, until: e.at + startMs };
+        this.log.info(`${rt.cfg.name}: ${e.unit} restart requested; failed checks wait up to ${Math.round((rt.requested.until - this.now()) / 1000)}s for it to come back`);
+      } else if (e.phase === 'begin' && e.type === 'start' && r?.type !== 'restart') {
+        rt.requested = { type: 'start', at: e.at, until: e.at + startMs };
+      } else if (e.phase === 'end' && e.type === 'start' && r && e.result !== 'done') {
         // the start failed: nothing to wait for any more
-        rt.requested = { ...rt.requested, until: e.at };
+        rt.requested = { ...r, until: e.at };
       }
     }
   }

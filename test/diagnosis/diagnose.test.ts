@@ -507,7 +507,8 @@ describe('requested stops and restarts', () => {
       input: input({
         unit: unit('systemctl-show-not-found.txt', 0, { Id: 'app.service', LoadState: 'loaded', ActiveState: 'activating', SubState: 'start-pre', TimeoutStartUSec: '1min 30s' }),
         error: REFUSED,
-        journal: [sd(-1, 'Stopping app.service - app...', 6, { job: { type: 'restart' } }), sd(-0.9, 'Stopped app.service - app.', 6, { job: { type: 'restart', result: 'done' } }), sd(-0.9, 'Starting app.service - app...', 6, { job: { type: 'start' } })],
+        // as systemd 252 logs `systemctl restart` (fixtures/systemd/requested-restart): the stop phase begins as a stop
+        journal: [sd(-1, 'Stopping app.service - app...', 6, { job: { type: 'stop' } }), sd(-0.9, 'Stopped app.service - app.', 6, { job: { type: 'restart', result: 'done' } }), sd(-0.9, 'Starting app.service - app...', 6, { job: { type: 'start' } })],
       }),
       want: { first: { cause: 'restarted on request at 16:37:16 and not back within its start timeout (1m30s)', scope: 'unit', confidence: 'certain' } },
     },

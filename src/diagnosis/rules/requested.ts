@@ -14,16 +14,17 @@ import { journalQuote, propsQuote } from './quote';
 const REQUESTED_EXPLAINS = ['not_running', 'connection_refused', 'reset', 'http_status', 'timeout', 'exit_status', 'signal', 'hung'];
 
 /**
- * The begin line of a job (job.c job_emit_start_message: "Starting %s...", "Stopping %s...", "Reloading
- * %s..."): systemd starts doing what was asked. A restart's stop phase is logged as "Stopping" with
- * JOB_TYPE=restart. An automatic restart (Restart=) never logs a begin line for its stop: the unit is
- * already dead; it is preceded by "Scheduled restart job".
+ * systemd 252's job lines (src/core/job.c, fixtures/systemd/requested-*): a job begins with "Starting
+ * %s..." or "Stopping %s..." and ends with its done message and JOB_RESULT=. A restart's stop phase
+ * begins as JOB_TYPE=stop, like a plain stop; only its end ("Stopped %s.", JOB_TYPE=restart) tells the
+ * two apart. An automatic restart (Restart=) begins no stop (the unit is already dead) and follows
+ * "Scheduled restart job".
  */
-export function jobBegin(l: SnapshotJournalLine): 'start' | 'stop' | 'restart' | 'reload' | null {
+function job(l: SnapshotJournalLine): { type: string; phase: 'begin' | 'end'; result?: string } | null {
   const type = l.job?.type;
-  if (type === undefined || l.job?.result !== undefined) return null;
-  if (!/^(Starting|Stopping|Reloading) /.test(l.message.trim())) return null;
-  return type === 'start' || type === 'stop' || type === 'restart' || type === 'reload' ? type : null;
+  if (type === undefined) return null;
+  if (l.job?.result !== undefined) return { type, phase: 'end', result: l.job.result };
+  return /^(Starting|Stopping|Reloading) /.test(l.message.trim()) ? { type, phase: 'begin' } : null;
 }
 
 /** A start or stop that systemd itself queued after the unit died (Restart=): not anyone's request. */
@@ -54,29 +55,33 @@ export function parseShortTimespan(text: string): number | undefined {
 }
 
 export function requestedRule(ctx: Ctx): Evidence[] {
-  // the last job someone asked for near the failure (after the previous incident)
-  let last: { line: SnapshotJournalLine; type: 'start' | 'stop' | 'restart' | 'reload' } | undefined;
+  // the last stop or start someone asked for near the failure (after the previous incident), and how
+  // its stop phase ended: "Stopped" as JOB_TYPE=stop (a stop) or restart (a restart)
+  let last: { line: SnapshotJournalLine; type: 'stop' | 'restart' | 'start' } | undefined;
   for (const l of ctx.manager) {
-    const type = jobBegin(l);
-    if (type === null || type === 'reload' || timeClass(ctx, l.at) !== 'near') continue;
-    if (automatic(ctx.manager, Date.parse(l.at))) continue;
-    last = { line: l, type };
+    const j = job(l);
+    if (j === null || timeClass(ctx, l.at) !== 'near' || automatic(ctx.manager, Date.parse(l.at))) continue;
+    if (j.phase === 'begin' && j.type === 'stop') last = { line: l, type: 'stop' };
+    else if (j.phase === 'end' && j.type === 'restart' && last?.type === 'stop') last = { ...last, type: 'restart' };
+    else if (j.phase === 'begin' && j.type === 'start' && last?.type !== 'restart') last = { line: l, type: 'start' };
   }
   if (last === undefined) return [];
+  const from = last;
   const unit = ctx.unit;
   const active = unit?.activeState === 'active' || unit?.activeState === 'reloading';
-  const quotes = [journalQuote(last.line)];
+  const quotes = [journalQuote(from.line)];
   if (unit) quotes.push(propsQuote(unit, ['ActiveState', 'SubState', 'Result', 'TimeoutStartUSec']));
   const record = (kind: string, cause: string): Evidence[] => [
-    { kind, cause, source: 'systemd', scope: 'unit', at: last.line.at, strength: 'proves', role: 'cause', quotes, explains: REQUESTED_EXPLAINS },
+    { kind, cause, source: 'systemd', scope: 'unit', at: from.line.at, strength: 'proves', role: 'cause', quotes, explains: REQUESTED_EXPLAINS },
   ];
   // stopped and still down (a stop followed by a start is a restart in two commands)
-  if (last.type === 'stop') return active ? [] : record('requested_stop', `stopped on request at ${hhmmss(last.line.at)}`);
+  if (from.type === 'stop') return active ? [] : record('requested_stop', `stopped on request at ${hhmmss(from.line.at)}`);
   const timeout = startTimeout(ctx);
+  const what = from.type === 'restart' ? 'restarted' : 'started';
   return record(
     'requested_restart',
     active
-      ? `restarted on request at ${hhmmss(last.line.at)}; running again, but its health check still fails`
-      : `restarted on request at ${hhmmss(last.line.at)} and not back${timeout === null ? '' : ` within its start timeout (${timeout})`}`,
+      ? `${what} on request at ${hhmmss(from.line.at)}; running again, but its health check still fails`
+      : `${what} on request at ${hhmmss(from.line.at)} and not back${timeout === null ? '' : ` within its start timeout (${timeout})`}`,
   );
 }
