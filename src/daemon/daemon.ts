@@ -17,7 +17,7 @@ import { errorMessage } from '../util/errors';
 import type { Logger } from './log';
 import { HEALTHY, step, stepRestart, type Effect, type Health, type MonitorPolicy, type MonitorState, type Step } from './monitor';
 import { UnitWatcher, type JobEvent, type RestartEvent } from './units';
-import { parseShortTimespan } from '../diagnosis/rules/requested';
+import { unitSettings } from '../systemd/timespan';
 import { applyOutcome, type Notifier, type NotifierStats, type NotifyEvent } from './notify';
 
 // probe ring columns
@@ -378,11 +378,10 @@ export class Daemon {
   private onUnitState(unit: string, u: UnitState, at: number): void {
     for (const rt of this.services) {
       if (rt.cfg.unit !== unit) continue;
-      const timeout = (v: string | undefined): number => {
-        const ms = v === undefined ? undefined : parseShortTimespan(v);
-        return ms === undefined ? DEFAULT_UNIT_TIMEOUT_MS : ms;
-      };
-      rt.unitTimeouts = { stopMs: timeout(u.properties.TimeoutStopUSec), startMs: timeout(u.properties.TimeoutStartUSec) };
+      const t = unitSettings(u.properties);
+      // "infinity" waits as long as the default: a deploy that never comes back must still be told
+      const timeout = (ms: number | undefined): number => (ms === undefined || !Number.isFinite(ms) ? DEFAULT_UNIT_TIMEOUT_MS : ms);
+      rt.unitTimeouts = { stopMs: timeout(t.timeoutStopMs), startMs: timeout(t.timeoutStartMs) };
       if (!rt.unitRing) continue;
       const row = rt.unitRow;
       row[U_AT] = at;

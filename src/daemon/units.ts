@@ -12,6 +12,8 @@
 // answer to (Id and Names=, from the first poll): `unit: sshd` is ssh.service in the journal.
 import { parseJournalJson, type JournalEntry } from '../systemd/journal';
 import { parseMainProcessExit, parseRestartScheduled } from '../systemd/exit';
+import { parseJobLine } from '../systemd/records';
+import { parseUnitList } from '../systemd/timespan';
 import { showUnits, type UnitState } from '../systemd/unit';
 import type { SnapshotExit } from '../incident/snapshot';
 import { follow, type Follower } from '../util/exec';
@@ -66,17 +68,6 @@ const FOLLOW_WINDOW_MS = 10 * 60_000;
 const REMEMBERED = 32;
 /** A job line this soon after "Scheduled restart job" is systemd's own restart, not a request. */
 const AUTOMATIC_MS = 2000;
-
-/**
- * A job line of PID 1 (src/core/job.c): "Starting|Stopping|Reloading %s..." when a job begins (a
- * restart's stop phase is "Stopping" with JOB_TYPE=restart), and the done message with JOB_RESULT= when
- * it ends. Null for any other line.
- */
-export function jobLine(e: Pick<JournalEntry, 'message' | 'jobType' | 'jobResult'>): { type: string; phase: 'begin' | 'end'; result?: string } | null {
-  if (e.jobType === undefined) return null;
-  if (e.jobResult !== undefined) return { type: e.jobType, phase: 'end', result: e.jobResult };
-  return /^(Starting|Stopping|Reloading) /.test(e.message.trim()) ? { type: e.jobType, phase: 'begin' } : null;
-}
 
 /**
  * What changed between two polls of one unit that means its run ended badly, or null. A manual
@@ -175,7 +166,7 @@ export class UnitWatcher {
     r.units.forEach((cur, i) => {
       const unit = this.o.units[i];
       if (unit === undefined) return;
-      this.names.set(unit, new Set([unit, ...(cur.id ? [cur.id] : []), ...(cur.names ?? [])]));
+      this.names.set(unit, new Set([unit, ...(cur.id ? [cur.id] : []), ...parseUnitList(cur.properties.Names)]));
       this.o.onState?.(unit, cur, at);
       const prev = this.last.get(unit);
       this.last.set(unit, cur);
@@ -197,7 +188,9 @@ export class UnitWatcher {
     // PID 1's lines about these units: "Main process exited", "Failed with result", "Scheduled restart job"
     // the journal names a unit by its Id: an alias in the config is matched through the first poll
     const ids = [...new Set(this.o.units.map((u) => this.canonical(u)))];
-    const args = ['-f', '-o', 'json', '-n', '0', '--no-pager', '-q', '_PID=1', ...ids.map((u) => `UNIT=${u}`)];
+    // --since now, not -n 0: journalctl 252 following with -n 0 a UNIT= that has no earlier entry shows only
+    // the last few lines and drops the rest (fixtures/systemd/README.md: 13 of 15 cases lost lines)
+    const args = ['-f', '-o', 'json', '--since', 'now', '--no-pager', '-q', '_PID=1', ...ids.map((u) => `UNIT=${u}`)];
     const f = follow(this.o.journalctl ?? 'journalctl', args, {
       maxLineBytes: 256 * 1024,
       onLine: (line) => this.onJournalLine(line),
@@ -223,11 +216,11 @@ export class UnitWatcher {
   }
 
   private onEntry(unit: string, e: JournalEntry, at: number): void {
-    const job = jobLine(e);
+    const job = parseJobLine(e);
     if (job) {
       const scheduled = this.scheduledAt.get(e.unit ?? unit);
       const automatic = scheduled !== undefined && at - scheduled >= 0 && at - scheduled < AUTOMATIC_MS;
-      this.o.onJob?.({ unit, ...job, at, automatic });
+      this.o.onJob?.({ unit, type: job.type, phase: job.phase, ...(job.result !== undefined ? { result: job.result } : {}), at, automatic });
       return;
     }
     const exit = parseMainProcessExit(e.message, e.at);

@@ -2,6 +2,7 @@
 // the service's own and which run they belong to, and the time windows that decide what is near the
 // failure and what belongs to an earlier incident.
 import type { SnapshotExit, SnapshotJournalLine } from '../incident/snapshot';
+import { unitSettings, type UnitSettings } from '../systemd/timespan';
 import { unitFrom, type UnitState } from '../systemd/unit';
 import type { Scope } from './evidence';
 import type { DiagnosisInput } from './input';
@@ -24,6 +25,8 @@ export interface OwnLine {
 export interface Ctx {
   input: DiagnosisInput;
   unit: UnitState | null;
+  /** its limits, timeouts and links, typed */
+  settings: UnitSettings | null;
   /** the unit's Id, else 'the unit' (for words) */
   unitName: string;
   /** epoch ms of the first failure */
@@ -68,6 +71,7 @@ export function contextOf(input: DiagnosisInput): Ctx {
   return {
     input,
     unit,
+    settings: unit === null ? null : unitSettings(unit.properties),
     unitName: unitId || 'the unit',
     ff,
     // the capture ends after the confirmation: lines up to then are part of the failure

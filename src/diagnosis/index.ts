@@ -12,6 +12,8 @@ import { loopRule } from './rules/loop';
 import { oomRule } from './rules/oom';
 import { probeRule } from './rules/probe';
 import { processRule } from './rules/process';
+import { clean } from './rules/quote';
+import { recordsRule, type RunCause } from './rules/records';
 import { requestedRule } from './rules/requested';
 
 export type { DiagnosisInput } from './input';
@@ -30,10 +32,13 @@ export interface Diagnosis {
 
 export function diagnose(input: DiagnosisInput): Diagnosis {
   const ctx = contextOf(input);
+  const log = logRule(ctx);
+  const lastWords = lastWordsOf(ctx);
   const evidence = [
     ...oomRule(ctx),
     ...exitRule(ctx),
-    ...logRule(ctx),
+    ...log,
+    ...recordsRule(ctx, runCause(log, lastWords)),
     ...requestedRule(ctx),
     ...loopRule(ctx),
     ...limitsRule(ctx),
@@ -42,5 +47,15 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     ...probeRule(ctx),
   ];
   const ranking = rank(ctx, evidence);
-  return { findings: ranking.findings, context: ranking.context, probableCause: ranking.probableCause, lastWords: lastWordsOf(ctx), evidence };
+  return { findings: ranking.findings, context: ranking.context, probableCause: ranking.probableCause, lastWords, evidence };
+}
+
+/** What the last run died of, in its own words: its nearest named cause, else its last telling line. */
+function runCause(log: readonly Evidence[], lastWords: readonly SnapshotJournalLine[]): RunCause | undefined {
+  const named = log.filter((e) => e.scope === 'invocation').sort((a, b) => (b.at ?? '').localeCompare(a.at ?? ''))[0];
+  if (named) return { cause: named.cause, quote: named.quotes[0] ?? named.cause, kind: named.kind };
+  const words = lastWords[lastWords.length - 1];
+  if (!words) return undefined;
+  const text = clean(words.message);
+  return { cause: `it logged "${text}"`, quote: `${words.at} ${text}` };
 }

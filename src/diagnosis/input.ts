@@ -45,6 +45,19 @@ export interface DiagnosisInput {
   servicePid?: number | null;
   /** what listens where, read at capture (null: could not be read) */
   listening?: Listening | null;
+  /** the unit's Requires=, Requisite= and BindsTo= units that were not active at capture */
+  dependencies?: readonly DependencyState[];
+}
+
+/** A unit this one needs, as `systemctl show` said at capture (snake_case: it is stored in the snapshot). */
+export interface DependencyState {
+  unit: string;
+  relation: 'Requires' | 'Requisite' | 'BindsTo';
+  active_state: string;
+  sub_state?: string;
+  result?: string;
+  /** ISO: when it went down */
+  inactive_at?: string;
 }
 
 export interface Listening {

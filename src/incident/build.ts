@@ -64,6 +64,7 @@ export function buildSnapshot(b: BuildInput): Snapshot {
     error: b.error,
     unit,
     exit,
+    ...(ctx.dependencies ? { dependencies: ctx.dependencies } : {}),
     journal: ctx.journal,
     kernel: ctx.kernel,
     samples: b.hostSamples,
@@ -80,6 +81,7 @@ export function buildSnapshot(b: BuildInput): Snapshot {
     ...(b.previousRestarts !== undefined ? { previousRestarts: b.previousRestarts } : {}),
     servicePid: ctx.servicePid ?? null,
     listening: ctx.listening ?? null,
+    ...(ctx.dependencies ? { dependencies: ctx.dependencies } : {}),
   });
   return {
     schema: SNAPSHOT_SCHEMA,
@@ -102,6 +104,7 @@ export function buildSnapshot(b: BuildInput): Snapshot {
     last_words: d.lastWords,
     samples: { host: b.hostSamples, probe: b.probeSamples, ...(b.unitSamples ? { unit: b.unitSamples } : {}) },
     exit,
+    ...(ctx.dependencies ? { dependencies: ctx.dependencies } : {}),
     journal: ctx.journal,
     kernel: ctx.kernel,
     processes: ctx.processes,

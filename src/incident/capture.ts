@@ -10,7 +10,8 @@ import { ownerOfSocket } from '../proc/port-owner';
 import { listenerOnPort, listenersOf } from '../proc/sockets';
 import { readBootId, readHostname, readOsRelease } from '../proc/sys-kernel';
 import { readUptime } from '../proc/uptime';
-import type { Listening } from '../diagnosis/input';
+import type { DependencyState, Listening } from '../diagnosis/input';
+import { unitSettings } from '../systemd/timespan';
 import type { ProcessInfo, ProcessTable } from '../sample/procs';
 import { readKernelJournal, readUnitJournal, type JournalEntry } from '../systemd/journal';
 import { KERNEL_GREP, classifyKernelLine } from '../systemd/kernel';
@@ -71,6 +72,8 @@ export interface CapturedContext {
   servicePid?: number | null;
   /** what listens on the health URL's port, and where the unit's processes listen */
   listening?: Listening | null;
+  /** the unit's Requires=, Requisite= and BindsTo= units that were not active */
+  dependencies?: DependencyState[];
   errors: CaptureError[];
 }
 
@@ -183,7 +186,9 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
   const processesP = topProcesses(opts.processes, now).catch(fail('processes'));
   if (!unitName) errors.push({ part: 'unit', reason: 'no unit configured for this service (add unit: NAME.service)' });
 
-  const [unit, journal, kernel, processes] = await Promise.all([unitP, journalP, kernelP, processesP]);
+  // the units it needs are read once the unit says which they are (one more systemctl, only when it has any)
+  const depsP = unitP.then((u) => (u ? readDependencies(u, opts.timeoutMs) : []), (e: unknown) => fail('dependencies')(e) ?? []);
+  const [unit, journal, kernel, processes, dependencies] = await Promise.all([unitP, journalP, kernelP, processesP, depsP]);
   let memoryEvents: CapturedContext['memoryEvents'] = null;
   try {
     memoryEvents = unit?.controlGroup ? readUnitMemoryEvents(unit.controlGroup) : null;
@@ -204,8 +209,38 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
     memoryEvents,
     ...(listening ? { listening } : {}),
     ...(servicePid ? { servicePid } : {}),
+    ...(dependencies.length > 0 ? { dependencies } : {}),
     errors,
   };
+}
+
+/** At most this many dependencies are read: a unit with more is unusual, and the first ones are the unit file's own. */
+const MAX_DEPENDENCIES = 32;
+/** Units every service gets by default (DefaultDependencies=): their failure is the host's, not this unit's. */
+const DEFAULT_DEPENDENCY = /^(-\.mount|sysinit\.target|basic\.target|system\.slice|shutdown\.target)$/;
+
+/** The unit's Requires=, Requisite= and BindsTo= units that are not active, with their result (one systemctl call). */
+async function readDependencies(unit: UnitState, timeoutMs: number): Promise<DependencyState[]> {
+  const s = unitSettings(unit.properties);
+  const relation = new Map<string, DependencyState['relation']>();
+  for (const [rel, names] of [['BindsTo', s.bindsTo], ['Requisite', s.requisite], ['Requires', s.requires]] as const) {
+    for (const n of names) if (!relation.has(n) && !DEFAULT_DEPENDENCY.test(n)) relation.set(n, rel);
+  }
+  const names = [...relation.keys()].slice(0, MAX_DEPENDENCIES);
+  if (names.length === 0) return [];
+  const r = await showUnits(names, { timeoutMs });
+  if (!r.ok) throw new Error(r.reason);
+  const out: DependencyState[] = [];
+  r.units.forEach((d, i) => {
+    const name = names[i];
+    if (name === undefined || d.activeState === undefined || d.activeState === 'active') return;
+    const dep: DependencyState = { unit: d.id || name, relation: relation.get(name) ?? 'Requires', active_state: d.activeState };
+    if (d.subState !== undefined) dep.sub_state = d.subState;
+    if (d.result !== undefined) dep.result = d.result;
+    if (d.inactiveEnterAt !== undefined) dep.inactive_at = d.inactiveEnterAt;
+    out.push(dep);
+  });
+  return out;
 }
 
 /** The IP address and port a health URL connects to; null for a name other than localhost. */

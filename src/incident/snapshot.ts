@@ -4,6 +4,7 @@
 // Version 2 gave findings their scope and confidence and added probable_cause, context and last_words;
 // version 1 files are still read (upgradeSnapshot) so an upgrade never hides an old incident.
 import type { Confidence, Scope } from '../diagnosis/evidence';
+import type { DependencyState } from '../diagnosis/input';
 import type { ProbeErrorKind } from '../probe/http';
 import type { HostSample } from '../sample/host';
 
@@ -153,6 +154,8 @@ export interface Snapshot {
   /** `unit`: the unit's polls (present when the service has a unit) */
   samples: { host: HostSample[]; probe: ProbeSample[]; unit?: UnitSample[] };
   exit: SnapshotExit | null;
+  /** the unit's Requires=, Requisite= and BindsTo= units that were not active at capture (v2; absent when none) */
+  dependencies?: DependencyState[];
   journal: SnapshotJournalLine[];
   kernel: SnapshotKernelLine[];
   processes: { top_cpu: SnapshotProcess[]; top_memory: SnapshotProcess[] } | null;

@@ -225,18 +225,27 @@ function baseArgs(since: Date, lines: number): string[] {
   return ['-o', 'json', '--no-pager', '--utc', '-q', '--since', sinceArg(since), '-r', '-n', String(Math.max(1, Math.floor(lines)))];
 }
 
+/** A unit name as journald stores it: `sshd` is `sshd.service` (journalctl -u mangles the same way). */
+export function mangleUnitName(unit: string): string {
+  return /\.(service|socket|target|device|mount|automount|swap|timer|path|slice|scope)$/.test(unit) ? unit : `${unit}.service`;
+}
+
 /**
  * The argv for one unit's lines. With an invocation ID: that run's own lines (_SYSTEMD_INVOCATION_ID) OR
- * systemd's lines about that run (INVOCATION_ID from PID 1: "Main process exited", "Failed with result").
- * Without: `-u`, which already includes systemd's lines about the unit (UNIT= from PID 1).
+ * systemd's lines about that run (INVOCATION_ID from root). Without: what `-u` matches (the unit's own
+ * lines, root's lines with UNIT=, its core dumps, OBJECT_SYSTEMD_UNIT=), except that systemd's lines
+ * about the unit are taken from any root sender, not only PID 1: the child systemd forks to exec the
+ * program logs "Failed at step EXEC spawning ..." itself, and journald often cannot tell its unit
+ * (fixtures/systemd/exec-203: 3 lines in `-u` against 5 with UNIT=).
  */
 export function journalctlUnitArgs(unit: string, opts: { since: Date; lines: number; invocationId?: string }): string[] {
   const args = baseArgs(opts.since, opts.lines);
   if (opts.invocationId !== undefined) {
     if (!/^[0-9a-f]{32}$/.test(opts.invocationId)) throw new RangeError(`journal reader: invocation ID ${quote(opts.invocationId)} is not 32 hex digits`);
-    args.push(`_SYSTEMD_INVOCATION_ID=${opts.invocationId}`, '+', `INVOCATION_ID=${opts.invocationId}`, '_PID=1');
+    args.push(`_SYSTEMD_INVOCATION_ID=${opts.invocationId}`, '+', `INVOCATION_ID=${opts.invocationId}`, '_UID=0');
   } else {
-    args.push(`--unit=${unit}`);
+    const u = mangleUnitName(unit);
+    args.push(`_SYSTEMD_UNIT=${u}`, '+', `UNIT=${u}`, '_UID=0', '+', `COREDUMP_UNIT=${u}`, '_UID=0', '+', `OBJECT_SYSTEMD_UNIT=${u}`, '_UID=0');
   }
   return args;
 }

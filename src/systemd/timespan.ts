@@ -51,9 +51,9 @@ export function parseTimespan(text: string | undefined): number | undefined {
  * A duration for a sentence a person reads: "500ms", "2s", "1.5s", "90s", "45min", "2h 5min".
  * Seconds up to an hour (the causes say "within its start timeout (90s)"), then hours and minutes.
  */
-export function formatDuration(ms: number): string {
+export function formatTimespan(ms: number): string {
   if (!Number.isFinite(ms)) return 'infinity';
-  if (ms < 0) return `-${formatDuration(-ms)}`;
+  if (ms < 0) return `-${formatTimespan(-ms)}`;
   if (ms < 1000) return `${trimNumber(ms)}ms`;
   if (ms < 3_600_000) return `${trimNumber(ms / 1000)}s`;
   const parts: string[] = [];
@@ -116,7 +116,7 @@ export function parseCountLimit(text: string | undefined): number | undefined {
  * Bytes the way a unit file says them, for a cause line ("MemoryMax=200M"): the largest 1024-based unit
  * that gives a whole number, else one decimal ("1.5G"); below 1 KiB plain bytes ("512B").
  */
-export function formatBytes(bytes: number): string {
+export function formatSize(bytes: number): string {
   if (!Number.isFinite(bytes)) return 'infinity';
   if (bytes < 1024) return `${Math.round(bytes)}B`;
   const units = ['K', 'M', 'G', 'T', 'P', 'E'];

@@ -21,17 +21,27 @@ export const UNIT_PROPERTIES = [
   'ControlGroup',
   'LoadState',
   'FragmentPath',
-  // the diagnosis: what the unit is called (aliases), what it depends on, and its limits
+  // the diagnosis (typed by unitSettings in timespan.ts): what the unit is called (aliases), what it
+  // depends on, its limits and timeouts, and what it runs as (a 217/USER or 200/CHDIR line names neither)
   'Names',
   'Requires',
+  'Requisite',
   'BindsTo',
+  'PartOf',
   'MemoryMax',
+  'MemoryHigh',
   'TasksMax',
   'LimitNOFILE',
   'LimitNOFILESoft',
   'TimeoutStartUSec',
   'TimeoutStopUSec',
   'WatchdogUSec',
+  'StartLimitBurst',
+  'StartLimitIntervalUSec',
+  'Type',
+  'User',
+  'WorkingDirectory',
+  'Job',
 ] as const;
 
 /**
@@ -67,18 +77,6 @@ export interface UnitState {
   inactiveEnterAt?: string;
   /** e.g. /system.slice/nginx.service */
   controlGroup?: string;
-  /** every name the unit answers to: its Id and its aliases (`Names=ssh.service sshd.service`) */
-  names?: string[];
-  /** units it needs: Requires= and BindsTo= */
-  requires?: string[];
-  bindsTo?: string[];
-  /** MemoryMax= in bytes; undefined when unlimited */
-  memoryMaxBytes?: number;
-  /** TasksMax=; undefined when unlimited */
-  tasksMax?: number;
-  /** LimitNOFILE= (the hard limit) and LimitNOFILESoft= (the one EMFILE is about) */
-  limitNofile?: number;
-  limitNofileSoft?: number;
   properties: Record<string, string>;
 }
 
@@ -116,14 +114,6 @@ export function parseSystemdTimestamp(v: string | undefined): string | undefined
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
-/** A space-separated list of unit names; undefined when empty. */
-function list(v: string | undefined): string[] | undefined {
-  const t = text(v);
-  if (t === undefined) return undefined;
-  const names = t.split(/\s+/).filter(Boolean);
-  return names.length > 0 ? names : undefined;
-}
-
 /** A pid of 0 means "no process" (MainPID=0 after the main process died). */
 function pid(v: string | undefined): number | undefined {
   const n = int(v);
@@ -152,13 +142,6 @@ export function unitFrom(properties: Record<string, string>): UnitState {
   set('activeEnterAt', parseSystemdTimestamp(p.ActiveEnterTimestamp));
   set('inactiveEnterAt', parseSystemdTimestamp(p.InactiveEnterTimestamp));
   set('controlGroup', text(p.ControlGroup));
-  set('names', list(p.Names));
-  set('requires', list(p.Requires));
-  set('bindsTo', list(p.BindsTo));
-  set('memoryMaxBytes', int(p.MemoryMax));
-  set('tasksMax', int(p.TasksMax));
-  set('limitNofile', int(p.LimitNOFILE));
-  set('limitNofileSoft', int(p.LimitNOFILESoft));
   return u;
 }
 

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { jobLine, restartFromPoll } from '../../src/daemon/units';
-import { parseJournalJson } from '../../src/systemd/journal';
+import { restartFromPoll } from '../../src/daemon/units';
 import { parseSystemctlShow, type UnitState } from '../../src/systemd/unit';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'fixtures', 'cmd');
@@ -44,18 +43,3 @@ describe('restartFromPoll (real systemctl show output across a crash)', () => {
   }
 });
 
-describe('jobLine: systemd job lines (src/core/job.c), from real journal entries', () => {
-  const entries = parseJournalJson(readFileSync(path.join(FIXTURES, 'journalctl-unit-flaky-crash.json'), 'utf8'), { maxMessageChars: 2000 }).entries;
-  const byMessage = (start: string) => entries.find((e) => e.message.startsWith(start))!;
-  const cases: { name: string; input: Parameters<typeof jobLine>[0]; want: ReturnType<typeof jobLine> }[] = [
-    // an automatic restart (Restart=) logs only the done message of its restart job
-    { name: 'Stopped, after an automatic restart', input: byMessage('Stopped flaky.service'), want: { type: 'restart', phase: 'end', result: 'done' } },
-    { name: 'Started', input: byMessage('Started flaky.service'), want: { type: 'start', phase: 'end', result: 'done' } },
-    { name: 'a stop begins', input: { message: 'Stopping app.service - App...', jobType: 'stop' }, want: { type: 'stop', phase: 'begin' } },
-    { name: "a restart's stop phase begins", input: { message: 'Stopping app.service - App...', jobType: 'restart' }, want: { type: 'restart', phase: 'begin' } },
-    { name: 'not a job line: no JOB_TYPE', input: byMessage('flaky.service: Main process exited'), want: null },
-    { name: 'JOB_TYPE on a line that is no begin message', input: { message: 'something else', jobType: 'start' }, want: null },
-    { name: 'empty', input: { message: '' }, want: null },
-  ];
-  for (const c of cases) test(c.name, () => assert.deepEqual(jobLine(c.input), c.want));
-});

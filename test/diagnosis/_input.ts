@@ -167,7 +167,7 @@ export function check(i: DiagnosisInput, want: Want): Diagnosis {
   if (want.probableCause !== undefined) assert.ok(matches(d.probableCause, want.probableCause), `probable cause ${JSON.stringify(d.probableCause)}`);
   for (const f of d.findings) {
     // a notification's first line: short, and never without the lines it rests on
-    assert.ok(f.cause.length <= 120, `cause too long for a phone: ${f.cause}`);
+    assert.ok(f.cause.length <= 160, `cause too long for a phone: ${f.cause}`);
     assert.ok(f.evidence.length > 0, `no evidence for ${f.cause}`);
     assert.ok(f.scope !== undefined && f.confidence !== undefined && f.kind !== undefined, `untyped finding ${f.cause}`);
   }

@@ -237,7 +237,7 @@ describe('how the run ended: the mechanism, status first', () => {
     ended('exited', 128, 'exited with status 128'),
     ended('exited', 'weird', 'exited with status weird'),
     ended('exited', 1, 'exited with status 1'),
-    ended('exited', 203, 'failed before its program ran (status 203/EXEC)'),
+    ended('exited', 203, 'could not execute the program (status 203/EXEC)'),
     {
       name: "the exit by number finds systemd's line by name",
       input: input({ ...v2, exit: { code: 'killed', status: 9, at: V2_AT }, journal: V2_JOURNAL.filter((l) => !l.message.includes('OOM killer') && !l.message.includes("'oom-kill'")) }),
@@ -510,7 +510,7 @@ describe('requested stops and restarts', () => {
         // as systemd 252 logs `systemctl restart` (fixtures/systemd/requested-restart): the stop phase begins as a stop
         journal: [sd(-1, 'Stopping app.service - app...', 6, { job: { type: 'stop' } }), sd(-0.9, 'Stopped app.service - app.', 6, { job: { type: 'restart', result: 'done' } }), sd(-0.9, 'Starting app.service - app...', 6, { job: { type: 'start' } })],
       }),
-      want: { first: { cause: 'restarted on request at 16:37:16 and not back within its start timeout (1m30s)', scope: 'unit', confidence: 'certain' } },
+      want: { first: { cause: 'restarted on request at 16:37:16 and not back within its start timeout (90s)', scope: 'unit', confidence: 'certain' } },
     },
   ]);
 });

@@ -186,12 +186,17 @@ describe('journalctl argv', () => {
   const since = new Date('2026-11-25T16:37:17.900Z');
   test('a unit: -u, newest first, json, UTC, since in whole seconds', () => {
     assert.deepEqual(journalctlUnitArgs('flaky.service', { since, lines: 100 }), [
-      '-o', 'json', '--no-pager', '--utc', '-q', '--since', '@1795624637', '-r', '-n', '100', '--unit=flaky.service',
+      '-o', 'json', '--no-pager', '--utc', '-q', '--since', '@1795624637', '-r', '-n', '100',
+      '_SYSTEMD_UNIT=flaky.service', '+', 'UNIT=flaky.service', '_UID=0', '+', 'COREDUMP_UNIT=flaky.service', '_UID=0', '+', 'OBJECT_SYSTEMD_UNIT=flaky.service', '_UID=0',
     ]);
   });
-  test("a dead run: its own lines or PID 1's lines about it", () => {
+  test('a name without a type is a service, as journalctl -u reads it', () => {
+    assert.equal(journalctlUnitArgs('sshd', { since, lines: 1 }).at(-10), '_SYSTEMD_UNIT=sshd.service');
+    assert.equal(journalctlUnitArgs('backup.timer', { since, lines: 1 }).at(-10), '_SYSTEMD_UNIT=backup.timer');
+  });
+  test("a dead run: its own lines or root's lines about it (PID 1, and the child that failed to exec it)", () => {
     assert.deepEqual(journalctlUnitArgs('flaky.service', { since, lines: 100, invocationId: DEAD }).slice(-4), [
-      `_SYSTEMD_INVOCATION_ID=${DEAD}`, '+', `INVOCATION_ID=${DEAD}`, '_PID=1',
+      `_SYSTEMD_INVOCATION_ID=${DEAD}`, '+', `INVOCATION_ID=${DEAD}`, '_UID=0',
     ]);
   });
   test('the kernel', () => {

@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  formatBytes,
-  formatDuration,
+  formatSize,
+  formatTimespan,
   parseBytesLimit,
   parseCountLimit,
   parseTimespan,
@@ -128,7 +128,7 @@ describe('parseUnitList', () => {
   for (const c of cases) test(c.name, () => c.want(parseUnitList(c.input)));
 });
 
-describe('formatBytes, formatDuration', () => {
+describe('formatSize, formatTimespan', () => {
   const bytes: Array<{ input: number; want: string }> = [
     { input: 209_715_200, want: '200M' },
     { input: 2 ** 30, want: '1G' },
@@ -137,8 +137,8 @@ describe('formatBytes, formatDuration', () => {
     { input: 64 * 1024, want: '64K' },
     { input: Infinity, want: 'infinity' },
   ];
-  for (const c of bytes) test(`formatBytes(${c.input})`, () => assert.equal(formatBytes(c.input), c.want));
-  test('formatBytes reads back', () => assert.equal(parseBytesLimit(formatBytes(parseBytesLimit(show(LIMITS).MemoryMax) ?? 0)), 209_715_200));
+  for (const c of bytes) test(`formatSize(${c.input})`, () => assert.equal(formatSize(c.input), c.want));
+  test('formatSize reads back', () => assert.equal(parseBytesLimit(formatSize(parseBytesLimit(show(LIMITS).MemoryMax) ?? 0)), 209_715_200));
 
   const durations: Array<{ input: number; want: string }> = [
     { input: 90_000, want: '90s' },
@@ -152,7 +152,7 @@ describe('formatBytes, formatDuration', () => {
     { input: 17 * 86_400_000, want: '17d' },
     { input: Infinity, want: 'infinity' },
   ];
-  for (const c of durations) test(`formatDuration(${c.input})`, () => assert.equal(formatDuration(c.input), c.want));
+  for (const c of durations) test(`formatTimespan(${c.input})`, () => assert.equal(formatTimespan(c.input), c.want));
 });
 
 describe('unitSettings', () => {

@@ -2,6 +2,7 @@
 // TasksCurrent at TasksMax (fork and thread creation fail with EAGAIN). Read from the unit ring's
 // polls near the failure, and from the properties at commit.
 import type { UnitSample } from '../../incident/snapshot';
+import { formatSize } from '../../systemd/timespan';
 import { formatBytes } from '../../util/units';
 import { timeClass, type Ctx } from '../context';
 import type { Evidence } from '../evidence';
@@ -11,19 +12,6 @@ import { pct1 } from './quote';
 export const UNIT_MEMORY_PERCENT = 95;
 /** TasksMax minus this or more in use: the next fork or thread fails. */
 const TASKS_HEADROOM = 1;
-
-/** Bytes as systemd's unit files write them: 200M, 1G, 512K, or the plain number. */
-export function systemdSize(bytes: number): string {
-  for (const [suffix, n] of [
-    ['T', 1024 ** 4],
-    ['G', 1024 ** 3],
-    ['M', 1024 ** 2],
-    ['K', 1024],
-  ] as const) {
-    if (bytes >= n && bytes % n === 0) return `${bytes / n}${suffix}`;
-  }
-  return String(bytes);
-}
 
 /**
  * Explained by being at a limit: how the failure looked, and the service's own error line about it (an
@@ -44,17 +32,18 @@ function peakOf(samples: readonly UnitSample[], read: (s: UnitSample) => number 
 
 export function limitsRule(ctx: Ctx): Evidence[] {
   const unit = ctx.unit;
-  if (unit === null) return [];
+  const settings = ctx.settings;
+  if (unit === null || settings === null) return [];
   const samples: UnitSample[] = (ctx.input.unitSamples ?? []).filter((s) => timeClass(ctx, s.at) === 'near');
   const out: Evidence[] = [];
-  const max = unit.memoryMaxBytes;
-  if (max !== undefined && max > 0) {
+  const max = settings.memoryMaxBytes;
+  if (max !== undefined && Number.isFinite(max) && max > 0) {
     const peak = peakOf(samples, (x) => x.memory_current_bytes, unit.memoryCurrentBytes);
     if (peak !== undefined && (peak.value / max) * 100 >= UNIT_MEMORY_PERCENT) {
       const p = (peak.value / max) * 100;
       out.push({
         kind: 'unit_memory',
-        cause: `memory at ${Math.floor(p)}% of MemoryMax=${systemdSize(max)}`,
+        cause: `memory at ${Math.floor(p)}% of MemoryMax=${formatSize(max)}`,
         source: peak.at === null ? 'unit_properties' : 'unit_sample',
         scope: 'unit',
         at: peak.at,
@@ -65,8 +54,8 @@ export function limitsRule(ctx: Ctx): Evidence[] {
       });
     }
   }
-  const tasksMax = unit.tasksMax;
-  if (tasksMax !== undefined && tasksMax > 0) {
+  const tasksMax = settings.tasksMax;
+  if (tasksMax !== undefined && Number.isFinite(tasksMax) && tasksMax > 0) {
     const peak = peakOf(samples, (x) => x.tasks_current, unit.tasksCurrent);
     if (peak !== undefined && peak.value >= tasksMax - TASKS_HEADROOM) {
       out.push({

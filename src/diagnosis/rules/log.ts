@@ -42,8 +42,8 @@ function endedAfter(ctx: Ctx, o: OwnLine): boolean {
 /** The words of a match, with what the unit's properties add (the descriptor limit for EMFILE). */
 function words(ctx: Ctx, m: SignatureMatch): string {
   if (m.object?.errno === 'EMFILE') {
-    const limit = ctx.unit?.limitNofileSoft ?? ctx.unit?.limitNofile;
-    if (limit !== undefined) return `out of file descriptors: ${limit} of LimitNOFILE=${limit}`;
+    const limit = ctx.settings?.limitNofileSoft ?? ctx.settings?.limitNofile;
+    if (limit !== undefined && Number.isFinite(limit)) return `out of file descriptors: ${limit} of LimitNOFILE=${limit}`;
   }
   return m.cause;
 }
