@@ -4,10 +4,10 @@
 // commit). Only committed snapshots reach disk; the small per-service state survives restarts.
 import path from 'node:path';
 import type { Config, ServiceConfig } from '../config/config';
-import { captureContext, readUnit, type CapturedContext } from '../incident/capture';
+import { captureContext, mergeContexts, readUnit, refreshJournal, storedContext, type CaptureOptions, type CapturedContext } from '../incident/capture';
 import type { UnitState } from '../systemd/unit';
-import { buildSnapshot } from '../incident/build';
-import { iso, type ProbeSample, type Snapshot, type SnapshotError, type Trigger, type UnitSample } from '../incident/snapshot';
+import { buildSnapshot, rediagnose, type BuildInput } from '../incident/build';
+import { SNAPSHOT_SCHEMA, iso, type ProbeSample, type Snapshot, type SnapshotError, type Trigger, type UnitSample } from '../incident/snapshot';
 import { SnapshotStore } from '../incident/store';
 import { probe, probeErrorCode, probeErrorKindOf, type ProbeResult, type ProbeSpec } from '../probe/http';
 import { HostSampler, type HostSample } from '../sample/host';
@@ -39,6 +39,12 @@ const commandTimeoutMs = (timeoutSeconds: number): number => Math.max(2000, time
 const FRESH_SAMPLE_MS = 1000;
 /** NRestarts remembered per service across incidents (restart-loop finding). */
 const RESTART_HISTORY = 10;
+/** A held capture older than this at commit gets the unit's journal read again and merged. */
+const STALE_CAPTURE_MS = 1000;
+/** Past a requested restart's start timeout, the time systemd takes to log what it did about it. */
+const HOLD_MARGIN_MS = 2000;
+/** An open incident's diagnosis is taken again on a unit restart at most this often (and always when the unit gives up). */
+const JOIN_REFRESH_MS = 10_000;
 /** systemd's DefaultTimeoutStartSec= and DefaultTimeoutStopSec=, until a poll says the unit's own. */
 const DEFAULT_UNIT_TIMEOUT_MS = 90_000;
 
@@ -72,6 +78,8 @@ interface ServiceRuntime {
   requested: { type: string; at: number; until: number } | null;
   /** the unit's stop and start timeouts (ms), from its last poll: how long a requested restart may take */
   unitTimeouts: { stopMs: number; startMs: number };
+  /** when the open incident's diagnosis was last taken again (join) */
+  refreshedAt: number;
   /** MemoryCurrent/TasksCurrent/NRestarts per systemctl poll; null without a unit */
   unitRing: Ring | null;
   unitRow: Float64Array;
@@ -185,6 +193,7 @@ export class Daemon {
       restart: null,
       requested: null,
       unitTimeouts: { stopMs: DEFAULT_UNIT_TIMEOUT_MS, startMs: DEFAULT_UNIT_TIMEOUT_MS },
+      refreshedAt: 0,
       unitRing: cfg.unit ? new Ring(cfg.bufferSamples, UNIT_COLUMNS) : null,
       unitRow: new Float64Array(UNIT_COLUMNS),
       restartHistory: [],
@@ -360,8 +369,10 @@ export class Daemon {
   private onRestart(e: RestartEvent): void {
     for (const rt of this.services) {
       if (rt.cfg.unit !== e.unit) continue;
-      rt.unitRestartsTotal++;
-      this.log.warn(`${rt.cfg.name}: ${e.unit} ${e.exit ? 'exited' : 'restarted'} (${e.reason})`);
+      // systemd giving up is no restart of its own, but the end of a crash loop the incident must say
+      const gaveUp = e.reason.startsWith('gave up');
+      if (!gaveUp) rt.unitRestartsTotal++;
+      this.log.warn(`${rt.cfg.name}: ${e.unit} ${gaveUp ? 'will not be restarted' : e.exit ? 'exited' : 'restarted'} (${e.reason})`);
       // the restart that opens (or confirms) an incident is kept for its commit; one that joins an open
       // incident travels with its join effect and is not kept, so it cannot leak into a later incident
       if (rt.state.health !== 'unhealthy') rt.restart = e;
@@ -406,14 +417,14 @@ export class Daemon {
       const { stopMs, startMs } = rt.unitTimeouts;
       const r = rt.requested;
       if (e.phase === 'begin' && e.type === 'stop') {
-        rt.requested = { type: 'stop', at: e.at, until: e.at + stopMs };
+        rt.requested = { type: 'stop', at: e.at, until: e.at + stopMs + HOLD_MARGIN_MS };
       } else if (e.phase === 'end' && e.type === 'stop') {
         rt.requested = null;
       } else if (e.phase === 'end' && e.type === 'restart' && r) {
-        rt.requested = { type: 'restart', at: r.at, until: e.at + startMs };
+        rt.requested = { type: 'restart', at: r.at, until: e.at + startMs + HOLD_MARGIN_MS };
         this.log.info(`${rt.cfg.name}: ${e.unit} restart requested; failed checks wait up to ${Math.round((rt.requested.until - this.now()) / 1000)}s for it to come back`);
       } else if (e.phase === 'begin' && e.type === 'start' && r?.type !== 'restart') {
-        rt.requested = { type: 'start', at: e.at, until: e.at + startMs };
+        rt.requested = { type: 'start', at: e.at, until: e.at + startMs + HOLD_MARGIN_MS };
       } else if (e.phase === 'end' && e.type === 'start' && r && e.result !== 'done') {
         // the start failed: nothing to wait for any more
         rt.requested = { ...r, until: e.at };
@@ -427,7 +438,9 @@ export class Daemon {
       case 'capture': {
         const result = cause.check;
         if (result) {
-          this.log.warn(`${name}: check failed (${result.message ?? result.errorKind}); capturing context`);
+          // during a requested restart a refused check is expected: said, not warned about
+          const say = rt.requested ? this.log.info.bind(this.log) : this.log.warn.bind(this.log);
+          say(`${name}: check failed (${result.message ?? result.errorKind})${rt.requested ? ` during the requested ${rt.requested.type}` : ''}; capturing context`);
           rt.firstError = {
             kind: result.errorKind ?? 'http_status',
             status: result.status ?? null,
@@ -484,22 +497,26 @@ export class Daemon {
     rt.work = rt.work.then(job).catch((err: unknown) => this.log.error(`${rt.cfg.name}: ${errorMessage(err)}`));
   }
 
-  private capture(rt: ServiceRuntime, firstFailureAt: number, refused = false): Promise<CapturedContext> {
-    const dead = rt.restart?.deadInvocationId;
+  /** `invocation`: only that run's journal (default: the dead run of the restart that opened the suspicion). */
+  private captureOptions(rt: ServiceRuntime, firstFailureAt: number, refused = false, invocation = rt.restart?.deadInvocationId ?? undefined): CaptureOptions {
     const journalUnit = rt.cfg.unit ? this.units?.canonical(rt.cfg.unit) : undefined;
-    return captureContext({
+    return {
       service: rt.cfg,
       since: new Date(firstFailureAt - this.windowMs()),
       journalLines: this.config.journalLines,
       timeoutMs: commandTimeoutMs(rt.cfg.timeoutSeconds),
       processes: this.processes,
       // after a restart the log worth keeping is the dead run's, not the new run's first lines
-      ...(dead ? { invocationId: dead } : {}),
+      ...(invocation ? { invocationId: invocation } : {}),
       ...(journalUnit ? { journalUnit } : {}),
       refused,
       ...(this.opts.procRoot ? { procRoot: this.opts.procRoot } : {}),
       now: this.now,
-    });
+    };
+  }
+
+  private capture(rt: ServiceRuntime, firstFailureAt: number, refused = false, invocation = rt.restart?.deadInvocationId ?? undefined): Promise<CapturedContext> {
+    return captureContext(this.captureOptions(rt, firstFailureAt, refused, invocation));
   }
 
   private unitSamples(rt: ServiceRuntime): UnitSample[] | undefined {
@@ -541,7 +558,12 @@ export class Daemon {
     restart: RestartEvent | null,
   ): Promise<void> {
     const cfg = rt.cfg;
-    const context = (await held) ?? (await this.capture(rt, e.firstFailureAt));
+    let context = (await held) ?? (await this.capture(rt, e.firstFailureAt));
+    // a capture held through a requested restart (or a slow confirmation) is older than what systemd did
+    // since: its journal and kernel lines are read again and added (the first capture's processes stay)
+    if (this.now() - context.finishedAt > STALE_CAPTURE_MS) {
+      context = await refreshJournal(context, this.captureOptions(rt, e.firstFailureAt, false, restart?.deadInvocationId ?? undefined));
+    }
     // the unit's state is cheap to re-read and tells what systemd did since the first failure
     const unitNow = cfg.unit ? (await readUnit(cfg.unit, commandTimeoutMs(cfg.timeoutSeconds))).unit : null;
     const id = this.store.newId(cfg.name, new Date(e.firstFailureAt));
@@ -564,6 +586,7 @@ export class Daemon {
       deadInvocation: restart?.deadInvocationId ?? null,
       previousRestarts: rt.restartHistory,
       previous: rt.lastIncident,
+      journalLines: this.config.journalLines,
     });
     const nRestarts = unitNow?.nRestarts ?? context.unit?.nRestarts;
     if (nRestarts !== undefined) {
@@ -583,16 +606,54 @@ export class Daemon {
     this.notify(rt, 'down', snapshot);
   }
 
-  /** A unit restart during an open incident: noted in that incident's snapshot, no new one. */
+  /**
+   * A unit restart during an open incident: noted in that incident's snapshot, no new one. Its diagnosis
+   * is taken again from a fresh read of the unit's journal when the unit has given up (entered failed: a
+   * crash loop systemd stopped restarting), and at most every JOIN_REFRESH_MS otherwise, so the file says
+   * what the episode turned out to be, not only how it began.
+   */
   private async join(rt: ServiceRuntime, restart: RestartEvent): Promise<void> {
     const id = rt.openIncident?.id;
     if (!id) return;
-    await this.update(rt, id, (snapshot) => {
+    const gaveUp = restart.reason.startsWith('entered failed') || restart.reason.startsWith('gave up');
+    const due = gaveUp || this.now() - rt.refreshedAt >= JOIN_REFRESH_MS;
+    let fresh: CapturedContext | null = null;
+    if (due) {
+      rt.refreshedAt = this.now();
+      fresh = await this.capture(rt, rt.openIncident?.firstFailureAt ?? restart.at);
+    }
+    const unitNow = fresh && rt.cfg.unit ? (await readUnit(rt.cfg.unit, commandTimeoutMs(rt.cfg.timeoutSeconds))).unit : null;
+    const done = await this.update(rt, id, (snapshot) => {
+      if (fresh && snapshot.schema === SNAPSHOT_SCHEMA) {
+        rediagnose(snapshot, {
+          ...this.buildArgs(rt),
+          context: mergeContexts(storedContext(snapshot), fresh),
+          unitNow,
+          // the latest run's end: the restart's own, else the journal's last (deadRunExit)
+          restartExit: restart.exit,
+          deadInvocation: restart.deadInvocationId,
+        });
+        return true;
+      }
       if (snapshot.exit !== null || !restart.exit) return false;
       snapshot.exit = restart.exit;
       return true;
     });
-    this.log.info(`${rt.cfg.name}: ${restart.unit} restart joined incident ${id}`);
+    this.log.info(`${rt.cfg.name}: ${restart.unit} restart joined incident ${id}${done && fresh ? `; now: ${done.snapshot.probable_cause}` : ''}`);
+  }
+
+  /** What every build of this service's snapshot shares: its rings, history and settings. */
+  private buildArgs(rt: ServiceRuntime): Pick<BuildInput, 'service' | 'hostSamples' | 'probeSamples' | 'unitSamples' | 'previousRestarts' | 'previous' | 'journalLines'> {
+    const unitSamples = this.unitSamples(rt);
+    return {
+      service: rt.cfg,
+      hostSamples: this.sampler.window(),
+      probeSamples: this.probeSamples(rt),
+      ...(unitSamples ? { unitSamples } : {}),
+      previousRestarts: rt.restartHistory,
+      previous: rt.lastIncident,
+      journalLines: this.config.journalLines,
+    };
   }
 
   /**

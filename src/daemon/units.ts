@@ -12,7 +12,7 @@
 // answer to (Id and Names=, from the first poll): `unit: sshd` is ssh.service in the journal.
 import { parseJournalJson, type JournalEntry } from '../systemd/journal';
 import { parseMainProcessExit, parseRestartScheduled } from '../systemd/exit';
-import { parseJobLine } from '../systemd/records';
+import { isStartLimitLine, parseJobLine } from '../systemd/records';
 import { parseUnitList } from '../systemd/timespan';
 import { showUnits, type UnitState } from '../systemd/unit';
 import type { SnapshotExit } from '../incident/snapshot';
@@ -76,6 +76,10 @@ const AUTOMATIC_MS = 2000;
 export function restartFromPoll(prev: UnitState, cur: UnitState): { deadInvocationId: string | null; reason: string } | null {
   const restarts = (cur.nRestarts ?? 0) - (prev.nRestarts ?? 0);
   const newRun = prev.invocationId !== undefined && cur.invocationId !== undefined && cur.invocationId !== prev.invocationId;
+  // a unit that failed for good (a crash loop systemd gave up on) says so first, whatever the counter did
+  if (cur.activeState === 'failed' && prev.activeState !== 'failed' && restarts > 0) {
+    return { deadInvocationId: newRun ? (prev.invocationId ?? null) : (cur.invocationId ?? null), reason: `entered failed (result ${cur.result ?? '?'}) after NRestarts ${prev.nRestarts ?? 0} -> ${cur.nRestarts}` };
+  }
   if (restarts > 0) {
     return {
       deadInvocationId: newRun ? (prev.invocationId ?? null) : (cur.invocationId ?? null),
@@ -216,10 +220,17 @@ export class UnitWatcher {
   }
 
   private onEntry(unit: string, e: JournalEntry, at: number): void {
+    // "Start request repeated too quickly.": systemd gave up restarting it; the open incident looks again
+    if (isStartLimitLine(e.message)) {
+      this.o.onRestart({ unit, at, deadInvocationId: null, exit: null, reason: `gave up: ${e.message}`, nRestarts: null });
+      return;
+    }
     const job = parseJobLine(e);
     if (job) {
       const scheduled = this.scheduledAt.get(e.unit ?? unit);
-      const automatic = scheduled !== undefined && at - scheduled >= 0 && at - scheduled < AUTOMATIC_MS;
+      // systemd's own restart ends ("Stopped", JOB_TYPE=restart) right after "Scheduled restart job" and
+      // never begins with "Stopping": a begin line is somebody's request (or a BindsTo='s)
+      const automatic = job.phase === 'end' && job.type === 'restart' && scheduled !== undefined && at - scheduled >= 0 && at - scheduled < AUTOMATIC_MS;
       this.o.onJob?.({ unit, type: job.type, phase: job.phase, ...(job.result !== undefined ? { result: job.result } : {}), at, automatic });
       return;
     }

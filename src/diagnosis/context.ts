@@ -57,7 +57,10 @@ export function contextOf(input: DiagnosisInput): Ctx {
   const confirmed = input.confirmedAt === null ? ff : Date.parse(input.confirmedAt);
   const span = Math.max(input.intervalSeconds * 1000, NEAR_MIN_MS) + SLACK_MS;
   const recovered = input.previous?.recoveredAt ? Date.parse(input.previous.recoveredAt) : Number.NaN;
-  const invocation = input.deadInvocation ?? unit?.invocationId ?? null;
+  // this run: the dead one of a restart; else the running one; else (the unit is down) the last that logged
+  const running = unit?.activeState === 'active' || unit?.activeState === 'reloading';
+  const lastOwn = [...input.journal].reverse().find((l) => !isManagerLine(l, unitId) && l.invocation !== undefined)?.invocation;
+  const invocation = input.deadInvocation ?? (running ? unit?.invocationId : (lastOwn ?? unit?.invocationId)) ?? null;
   const own: OwnLine[] = [];
   const manager: SnapshotJournalLine[] = [];
   input.journal.forEach((line, index) => {

@@ -50,6 +50,14 @@ function confidenceOf(e: Evidence, time: TimeClass): Confidence {
   return c;
 }
 
+/** A quoted line without the ISO time in front of it. */
+export function withoutTime(q: string): string {
+  return q.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z /, '');
+}
+
+/** Context kept per snapshot: a kernel log full of old OOM kills must not bury the rest. */
+const MAX_CONTEXT = 5;
+
 /** Everything a ranked item absorbed, depth first. */
 function absorbedOf(r: Ranked): Evidence[] {
   return r.absorbed.flatMap((a) => [a.e, ...absorbedOf(a)]);
@@ -66,7 +74,8 @@ function toFinding(e: Evidence, confidence: Confidence, absorbed: readonly Evide
     scope: e.scope,
     confidence,
     at: e.at,
-    quote: e.quotes[0] ?? null,
+    // the line itself: its time is the finding's `at`
+    quote: e.quotes[0] === undefined ? null : withoutTime(e.quotes[0]),
     evidence: evidence.slice(0, MAX_EVIDENCE),
   };
 }
@@ -114,10 +123,14 @@ function mayAbsorb(c: Ranked, m: Ranked): boolean {
 export function rank(ctx: Ctx, all: readonly Evidence[]): Ranking {
   const context: Finding[] = [];
   const live: Ranked[] = [];
+  let unsaid = 0;
   for (const e of all) {
     const time = timeClass(ctx, e.at);
     if (e.contextOnly || e.scope === 'other' || (time === 'stale' && e.role === 'cause')) {
-      context.push(toFinding(e, 'possible'));
+      // what happened near this failure, or in the incident before it; older things are just history
+      if (time === 'earlier') continue;
+      if (context.length < MAX_CONTEXT) context.push(toFinding(e, 'possible'));
+      else unsaid++;
       continue;
     }
     // the previous incident's exits and symptoms say nothing about this one
@@ -144,6 +157,7 @@ export function rank(ctx: Ctx, all: readonly Evidence[]): Ranking {
   }
   const standing = live.filter((r) => !parent.has(r)).sort(order);
   const findings = standing.map((r) => toFinding(r.e, r.confidence, absorbedOf(r)));
+  if (unsaid > 0) context.push({ cause: `and ${unsaid} more seen near the failure`, kind: 'more', scope: 'other', confidence: 'possible', at: null, quote: null, evidence: [] });
   const first = findings[0];
   const probableCause =
     first && (first.confidence === 'certain' || first.confidence === 'likely')

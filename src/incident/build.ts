@@ -1,6 +1,7 @@
 // Assemble a snapshot from what the capture took, the rings, and the check that failed.
 import type { ServiceConfig } from '../config/config';
-import { diagnose, type DiagnosisInput } from '../diagnosis';
+import { diagnose, type Diagnosis, type DiagnosisInput } from '../diagnosis';
+import { journalQuote } from '../diagnosis/rules/quote';
 import { deadRunExit } from '../diagnosis/rules/exit';
 import { NEAR_MIN_MS } from '../diagnosis/context';
 import type { HostSample } from '../sample/host';
@@ -14,6 +15,7 @@ import {
   type Snapshot,
   type SnapshotError,
   type SnapshotExit,
+  type SnapshotJournalLine,
   type Trigger,
   type UnitSample,
 } from './snapshot';
@@ -42,6 +44,21 @@ export interface BuildInput {
   previousRestarts?: DiagnosisInput['previousRestarts'];
   /** this service's previous incident: its evidence is never this one's cause */
   previous?: DiagnosisInput['previous'];
+  /** journal lines kept in the file (journal_lines); the lines the findings quote are kept as well */
+  journalLines?: number;
+}
+
+/**
+ * The journal lines a snapshot keeps: the newest `max`, and every line its findings, context and last
+ * words quote, wherever it was (a Go runtime's fatal error sits above hundreds of goroutine frames).
+ */
+export function keptJournal(journal: readonly SnapshotJournalLine[], max: number, d: Pick<Diagnosis, 'findings' | 'context' | 'lastWords'>): SnapshotJournalLine[] {
+  if (journal.length <= max) return [...journal];
+  const quoted = new Set([...d.findings, ...d.context].flatMap((f) => f.evidence));
+  const keep = new Set<SnapshotJournalLine>(journal.slice(journal.length - max));
+  for (const l of d.lastWords) keep.add(l);
+  for (const l of journal) if (quoted.has(journalQuote(l))) keep.add(l);
+  return journal.filter((l) => keep.has(l));
 }
 
 export function buildSnapshot(b: BuildInput): Snapshot {
@@ -65,6 +82,10 @@ export function buildSnapshot(b: BuildInput): Snapshot {
     unit,
     exit,
     ...(ctx.dependencies ? { dependencies: ctx.dependencies } : {}),
+    ...(ctx.listening
+      ? { listening: { health_address: ctx.listening.healthAddress, on_health_port: ctx.listening.onHealthPort, unit_listens: ctx.listening.unitListens } }
+      : {}),
+    ...(ctx.servicePid ? { service_pid: ctx.servicePid } : {}),
     journal: ctx.journal,
     kernel: ctx.kernel,
     samples: b.hostSamples,
@@ -105,7 +126,11 @@ export function buildSnapshot(b: BuildInput): Snapshot {
     samples: { host: b.hostSamples, probe: b.probeSamples, ...(b.unitSamples ? { unit: b.unitSamples } : {}) },
     exit,
     ...(ctx.dependencies ? { dependencies: ctx.dependencies } : {}),
-    journal: ctx.journal,
+    ...(ctx.listening
+      ? { listening: { health_address: ctx.listening.healthAddress, on_health_port: ctx.listening.onHealthPort, unit_listens: ctx.listening.unitListens } }
+      : {}),
+    ...(ctx.servicePid ? { service_pid: ctx.servicePid } : {}),
+    journal: b.journalLines === undefined ? ctx.journal : keptJournal(ctx.journal, b.journalLines, d),
     kernel: ctx.kernel,
     processes: ctx.processes,
     recovery: null,
@@ -116,4 +141,32 @@ export function buildSnapshot(b: BuildInput): Snapshot {
       errors: ctx.errors,
     },
   };
+}
+
+/**
+ * Take a stored snapshot's diagnosis again from a newer context (a join that found the unit gave up):
+ * findings, context, probable cause, last words, exit, journal, kernel, unit state and dependencies are
+ * replaced; its id, times, samples, capture record, notification and recovery stay.
+ */
+export function rediagnose(s: Snapshot, b: Omit<BuildInput, 'id' | 'trigger' | 'firstFailureAt' | 'confirmedAt' | 'consecutiveFailures' | 'error' | 'failureSample'>): void {
+  const fresh = buildSnapshot({
+    ...b,
+    id: s.id,
+    trigger: s.trigger,
+    firstFailureAt: Date.parse(s.transition.first_failure_at),
+    confirmedAt: Date.parse(s.transition.confirmed_at ?? s.transition.first_failure_at),
+    consecutiveFailures: s.transition.consecutive_failures,
+    error: s.error,
+    failureSample: null,
+  });
+  s.probable_cause = fresh.probable_cause;
+  s.findings = fresh.findings;
+  s.context = fresh.context;
+  s.last_words = fresh.last_words;
+  s.exit = fresh.exit;
+  s.journal = fresh.journal;
+  s.kernel = fresh.kernel;
+  s.unit = fresh.unit;
+  if (fresh.dependencies) s.dependencies = fresh.dependencies;
+  else delete s.dependencies;
 }

@@ -28,6 +28,9 @@ import type {
   SnapshotProcess,
 } from './snapshot';
 
+/** Journal lines the diagnosis reads at least (the output cap, journalBytes, bounds them too). */
+export const ANALYSIS_LINES = 1000;
+
 /** Bounds that keep one snapshot small whatever the logs hold. */
 export const CAPTURE_LIMITS = {
   messageChars: 2000,
@@ -43,6 +46,10 @@ export interface CaptureOptions {
   service: ServiceConfig;
   /** journal and kernel lines from this time on */
   since: Date;
+  /**
+   * Journal lines read (0: none). The diagnosis reads at least ANALYSIS_LINES, whatever the snapshot
+   * keeps: a runtime's fatal error can sit above hundreds of lines of stack dump.
+   */
   journalLines: number;
   /** deadline for each external command */
   timeoutMs: number;
@@ -155,20 +162,7 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
         return r.unit;
       }, fail('unit'))
     : Promise.resolve(null);
-  const journalP: Promise<SnapshotJournalLine[]> = unitName
-    ? readUnitJournal(opts.journalUnit ?? unitName, {
-        ...common,
-        lines: opts.journalLines,
-        maxBytes: CAPTURE_LIMITS.journalBytes,
-        ...(opts.invocationId ? { invocationId: opts.invocationId } : {}),
-      }).then((r) => {
-        if (!r.ok) {
-          errors.push({ part: 'journal', reason: r.reason });
-          return [];
-        }
-        return r.entries.map(journalLine);
-      }, (e: unknown) => fail('journal')(e) ?? [])
-    : Promise.resolve([]);
+  const journalP: Promise<SnapshotJournalLine[]> = unitName ? unitJournal(opts, errors) : Promise.resolve([]);
   const kernelP: Promise<SnapshotKernelLine[]> = readKernelJournal({ ...common, maxBytes: CAPTURE_LIMITS.kernelBytes, grep: KERNEL_GREP }).then(
     (r) => {
       if (!r.ok) {
@@ -243,6 +237,37 @@ async function readDependencies(unit: UnitState, timeoutMs: number): Promise<Dep
   return out;
 }
 
+/** The unit's journal lines for a capture; a failure becomes a capture error and no lines. */
+async function unitJournal(opts: CaptureOptions, errors: CaptureError[]): Promise<SnapshotJournalLine[]> {
+  const unitName = opts.service.unit;
+  if (!unitName) return [];
+  try {
+    const r = await readUnitJournal(opts.journalUnit ?? unitName, {
+      since: opts.since,
+      timeoutMs: opts.timeoutMs,
+      maxMessageChars: CAPTURE_LIMITS.messageChars,
+      lines: opts.journalLines === 0 ? 0 : Math.max(opts.journalLines, ANALYSIS_LINES),
+      maxBytes: CAPTURE_LIMITS.journalBytes,
+      ...(opts.invocationId ? { invocationId: opts.invocationId } : {}),
+    });
+    if (r.ok) return r.entries.map(journalLine);
+    errors.push({ part: 'journal', reason: r.reason });
+  } catch (err) {
+    errors.push({ part: 'journal', reason: errorMessage(err) });
+  }
+  return [];
+}
+
+/**
+ * A held capture with the unit's journal read again and merged in: what systemd logged since the first
+ * failed check (a start timeout, the start limit). One journalctl; the rest of the scene stays as taken.
+ */
+export async function refreshJournal(context: CapturedContext, opts: CaptureOptions): Promise<CapturedContext> {
+  const errors: CaptureError[] = [];
+  const journal = await unitJournal(opts, errors);
+  return { ...context, journal: union(context.journal, journal), errors: [...context.errors, ...errors] };
+}
+
 /** The IP address and port a health URL connects to; null for a name other than localhost. */
 export function healthAddress(url: string): { address: string; port: number } | null {
   let u: URL;
@@ -274,4 +299,51 @@ function listeningAt(where: { address: string; port: number }, unit: UnitState |
 function portOwner(where: { address: string; port: number }, procRoot = '/proc'): number | null {
   const l = listenerOnPort(where.address, where.port, procRoot)?.[0];
   return l === undefined ? null : (ownerOfSocket(l.inode, l.uid, procRoot) ?? null);
+}
+
+/** One journal line's identity across two reads. */
+const lineKey = (l: { at: string; message: string; pid?: number | null }): string => `${l.at} ${l.pid ?? ''} ${l.message}`;
+
+/** `a` then `b`'s lines that `a` lacks, in time order. */
+function union<T extends { at: string; message: string }>(a: readonly T[], b: readonly T[]): T[] {
+  const seen = new Set(a.map(lineKey));
+  return [...a, ...b.filter((l) => !seen.has(lineKey(l)))].sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+}
+
+/**
+ * A first capture with what a later read adds: every journal and kernel line of both, the later unit
+ * state and dependencies; the first capture's processes, host facts and listeners (taken at the first
+ * failure, they are the scene).
+ */
+export function mergeContexts(first: CapturedContext, later: CapturedContext): CapturedContext {
+  const out: CapturedContext = {
+    ...first,
+    unit: later.unit ?? first.unit,
+    journal: union(first.journal, later.journal),
+    kernel: union(first.kernel, later.kernel),
+    memoryEvents: later.memoryEvents ?? first.memoryEvents,
+    errors: [...first.errors, ...later.errors.filter((e) => !first.errors.some((f) => f.part === e.part && f.reason === e.reason))],
+  };
+  const deps = later.dependencies ?? first.dependencies;
+  if (deps) out.dependencies = deps;
+  return out;
+}
+
+/** What a stored snapshot holds of its capture, as a context to merge a later read into. */
+export function storedContext(s: Snapshot): CapturedContext {
+  const started = Date.parse(s.capture.started_at);
+  const finished = Date.parse(s.capture.finished_at);
+  const out: CapturedContext = {
+    startedAt: started,
+    finishedAt: finished,
+    host: s.host,
+    unit: null,
+    journal: s.journal,
+    kernel: s.kernel,
+    processes: s.processes,
+    memoryEvents: null,
+    errors: s.capture.errors,
+  };
+  if (s.dependencies) out.dependencies = s.dependencies;
+  return out;
 }

@@ -84,8 +84,9 @@ function head(s: Snapshot): string[] {
   out.push(`${s.service} failed at ${when(s.transition.first_failure_at)} (${TRIGGER_WORDS[s.trigger] ?? s.trigger}); ${status}`);
   const first = s.findings[0];
   const told = first !== undefined && first.cause === s.probable_cause;
-  const quote = told ? (first.quote ?? first.evidence[0]) : undefined;
-  out.push(`  probable cause: ${s.probable_cause}${told ? grade(first) : ''}${quote ? ` · ${quoted(quote)}` : ''}`);
+  // version 2 quotes the line bare (its time is the finding's `at`); version 1 has only the evidence
+  const quote = told ? (first.quote != null ? `${first.at ? `${hhmmss(first.at)} ` : ''}${first.quote}` : first.evidence[0] && quoted(first.evidence[0])) : undefined;
+  out.push(`  probable cause: ${s.probable_cause}${told ? grade(first) : ''}${quote ? ` · ${quote}` : ''}`);
   const words = s.last_words[s.last_words.length - 1];
   if (words && !(quote ?? '').includes(words.message.trim().replace(/\s+/g, ' ').slice(0, 80))) {
     out.push(`  last words: ${hhmmss(words.at)} ${clip(words.message.replace(/\s+/g, ' ').trim(), 200)}`);

@@ -156,6 +156,10 @@ export interface Snapshot {
   exit: SnapshotExit | null;
   /** the unit's Requires=, Requisite= and BindsTo= units that were not active at capture (v2; absent when none) */
   dependencies?: DependencyState[];
+  /** a refused check: does anything listen on the health port, and where the unit's main process listens (v2) */
+  listening?: { health_address: string; on_health_port: boolean; unit_listens: string[] | null };
+  /** without a unit: the pid of the process found listening on the health port (v2) */
+  service_pid?: number;
   journal: SnapshotJournalLine[];
   kernel: SnapshotKernelLine[];
   processes: { top_cpu: SnapshotProcess[]; top_memory: SnapshotProcess[] } | null;

@@ -115,9 +115,11 @@ function notListening(ctx: Ctx, error: SnapshotError, at: string): Evidence[] {
   if (!l || l.onHealthPort) return [];
   const unit = ctx.unit!;
   const since = unit.activeEnterAt ? ctx.ff - Date.parse(unit.activeEnterAt) : Number.NaN;
+  // answered since this run began: it listened, and stopped; never answered: it is not listening yet
+  const answered = (ctx.input.probes ?? []).some((p) => p.ok && unit.activeEnterAt !== undefined && p.at >= unit.activeEnterAt);
   const quotes = [checkQuote(error), `nothing listens on ${l.healthAddress} (/proc/net/tcp)`, propsQuote(unit, ['ActiveState', 'SubState', 'ActiveEnterTimestamp'])];
   let cause: string;
-  if (since >= 0 && since < STARTING_UP_MS) cause = `${ctx.unitName} is active but not listening yet (started ${seconds(since)} ago)`;
+  if (since >= 0 && since < STARTING_UP_MS && !answered) cause = `${ctx.unitName} is active but not listening yet (started ${seconds(since)} ago)`;
   else {
     const elsewhere = l.unitListens && l.unitListens.length > 0 ? ` (it listens on ${l.unitListens.slice(0, 3).join(', ')})` : '';
     cause = `${ctx.unitName} is active but nothing listens on ${l.healthAddress}${elsewhere}`;

@@ -7,7 +7,6 @@
 // automatic restart (Restart=) begins no stop (the unit is already dead) and follows "Scheduled restart
 // job" (fixtures/systemd/requested-*, start-limit-hit).
 import type { SnapshotJournalLine } from '../../incident/snapshot';
-import { parseRestartScheduled } from '../../systemd/exit';
 import { parseJobLine, type JobLine } from '../../systemd/records';
 import { formatTimespan } from '../../systemd/timespan';
 import { hhmmss, timeClass, type Ctx } from '../context';
@@ -20,11 +19,6 @@ const REQUESTED_EXPLAINS = ['not_running', 'connection_refused', 'reset', 'http_
 /** One of systemd's job lines as records.ts reads it: its type, and whether it begins or ends the job. */
 function job(l: SnapshotJournalLine): JobLine | null {
   return parseJobLine({ message: l.message, ...(l.job ? { jobType: l.job.type } : {}), ...(l.job?.result !== undefined ? { jobResult: l.job.result } : {}) });
-}
-
-/** A start or stop that systemd itself queued after the unit died (Restart=): not anyone's request. */
-function automatic(manager: readonly SnapshotJournalLine[], at: number): boolean {
-  return manager.some((l) => parseRestartScheduled(l.message) !== null && Math.abs(Date.parse(l.at) - at) < 2000);
 }
 
 /** The start timeout in words ("90s"), from TimeoutStartUSec; null when unlimited or unknown. */
@@ -40,7 +34,8 @@ export function requestedRule(ctx: Ctx): Evidence[] {
   let last: { line: SnapshotJournalLine; type: 'stop' | 'restart' } | undefined;
   for (const l of ctx.manager) {
     const j = job(l);
-    if (j === null || timeClass(ctx, l.at) !== 'near' || automatic(ctx.manager, Date.parse(l.at))) continue;
+    // an automatic restart (Restart=) begins no stop: a begin line is always somebody's (or a BindsTo='s)
+    if (j === null || timeClass(ctx, l.at) !== 'near') continue;
     if (j.phase === 'begin' && j.type === 'stop') last = { line: l, type: 'stop' };
     else if (j.phase === 'end' && j.type === 'restart' && last?.type === 'stop') last = { ...last, type: 'restart' };
   }

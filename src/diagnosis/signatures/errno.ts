@@ -139,13 +139,36 @@ export function errnoFromText(text: string, errorLine?: boolean): ErrnoFacts | u
   let bare: ErrnoFacts | undefined;
   for (const m of text.matchAll(CODE_RE)) {
     const hit = libuvForm(text, m[1]!, m.index!);
-    if (hit) return withPathFallback(hit, text);
+    if (hit) return withPeerFallback(withPathFallback(hit, text), text);
     bare ??= { errno: m[1]! };
   }
-  const s = strerrorForm(text);
-  if (s) return s;
+  const s = strerrorForm(text) ?? pythonClassForm(text);
+  if (s) return withPeerFallback(s, text);
   // the code alone does not make its line an error: its other words must
-  return bare && (errorLine ?? readsAsError(text)) ? withPathFallback(bare, text) : undefined;
+  return bare && (errorLine ?? readsAsError(text)) ? withPeerFallback(withPathFallback(bare, text), text) : undefined;
+}
+
+// Python's OSError subclasses as a service logs them with repr(): `ConnectionRefusedError(111, 'Connection
+// refused')` (the strerror sits in quotes, where STRERROR_RE does not look)
+const PY_CLASSES: Readonly<Record<string, string>> = {
+  ConnectionRefusedError: 'ECONNREFUSED',
+  ConnectionResetError: 'ECONNRESET',
+  ConnectionAbortedError: 'ECONNRESET',
+};
+const PY_CLASS_RE = new RegExp(String.raw`\b(${Object.keys(PY_CLASSES).join('|')})\(\d+, '`);
+
+function pythonClassForm(text: string): ErrnoFacts | undefined {
+  const m = PY_CLASS_RE.exec(text);
+  return m ? { errno: PY_CLASSES[m[1]!]! } : undefined;
+}
+
+/** A network error the runtime printed without its peer, on a line that names one (`... (peer 127.0.0.1:6379)`). */
+function withPeerFallback(f: ErrnoFacts, text: string): ErrnoFacts {
+  if (!f.peer && NETWORK.has(f.errno)) {
+    const peer = hostPorts(text).pop();
+    if (peer) f.peer = peer;
+  }
+  return f;
 }
 
 /** A path the service named around the error (`cannot save state to /data/x: ENOSPC: ..., write`). */

@@ -159,7 +159,9 @@ export function goBlock(lines: readonly string[], i: number): Found | undefined 
   const fatal = panic ? null : GO_FATAL.exec(lines[i]!);
   if (!panic && !fatal) return undefined;
   const ahead = lines.slice(i + 1, i + 5);
-  if (ahead.length === 4 && !ahead.some((l) => GO_GOROUTINE.test(l) || /^\[signal /.test(l))) return undefined;
+  // a runtime's dump follows: goroutines, a signal, or (a fatal error in the runtime itself, e.g. a stack
+  // overflow) "runtime stack:" and its frames
+  if (ahead.length === 4 && !ahead.some((l) => GO_GOROUTINE.test(l) || /^\[signal /.test(l) || /^runtime stack:$/.test(l))) return undefined;
   const used: number[] = [];
   // the runtime's own lines before a fatal error: `runtime: out of memory: cannot allocate ...`
   for (let k = i - 1; k >= 0 && /^runtime: /.test(lines[k]!); k--) used.unshift(k);

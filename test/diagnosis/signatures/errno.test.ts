@@ -51,6 +51,18 @@ const cases: Case[] = [
     want: () => [errno('ECONNRESET', 'a dependency reset the connection (ECONNRESET)', 'Error: read ECONNRESET', 4, range(0, 15), 'proves', { errno: 'ECONNRESET', runtime: 'node' })],
   },
   {
+    name: 'read ECONNRESET logged with the peer the service appended: the peer from the line',
+    dir: 'errno',
+    file: 'econnreset-peer-said',
+    want: () => [errno('ECONNRESET', 'dependency 127.0.0.1:19155 reset the connection', 'cache unreachable: read ECONNRESET (peer 127.0.0.1:19155)', 0, [0], 'suggests', { errno: 'ECONNRESET', peer: '127.0.0.1:19155' })],
+  },
+  {
+    name: "Python's ConnectionRefusedError logged with repr(): the class is the errno, the peer from the line",
+    dir: 'errno',
+    file: 'python-connrefused-repr',
+    want: () => [errno('ECONNREFUSED', 'dependency 127.0.0.1:19191 refused connections', "database unreachable: cannot connect to 127.0.0.1:19191: ConnectionRefusedError(111, 'Connection refused')", 0, [0], 'suggests', { errno: 'ECONNREFUSED', peer: '127.0.0.1:19191' })],
+  },
+  {
     name: 'connect ECONNRESET (reset while connecting) names the peer',
     dir: 'errno',
     file: 'econnreset-connect',

@@ -128,6 +128,14 @@ const cases: Case[] = [
     want: () => [runtime('go-fatal', 'Go fatal error: all goroutines are asleep - deadlock!', 'fatal error: all goroutines are asleep - deadlock!', 0, range(0, 4), 'go')],
   },
   {
+    // captured under systemd 252 by the diagnosis corpus (scenario go-fatal): the runtime's own fatal error
+    // is followed by "runtime stack:" and ~200 frames, and no goroutine header in its first lines
+    name: 'Go fatal error: stack overflow, from the journal of a real run',
+    dir: 'runtime',
+    file: 'go-stack-overflow',
+    want: () => [runtime('go-fatal', 'Go fatal error: stack overflow', 'fatal error: stack overflow', 4, range(2, 212), 'go')],
+  },
+  {
     name: 'Rust 1.95 panic: the message on the line after "panicked at" (and a blank line before it)',
     dir: 'runtime',
     file: 'rust-panic',

@@ -190,7 +190,12 @@ describe('diagnosis corpus: real failures under real systemd, all at once', { sk
         actError = err;
       }
       if (sc.noIncident) await ctx.sleep(QUIET_MS);
-      else if (actError === null) snap = await ctx.snapshot(service, sc.judge ?? 0).catch((err: unknown) => ((snapError = err), undefined));
+      else if (actError === null && sc.settleMs !== undefined) {
+        // the happened check below reports a failure to happen; here it only paces the read
+        await checkHappened(sc, ctx).catch(() => undefined);
+        await ctx.sleep(sc.settleMs);
+      }
+      if (!sc.noIncident && actError === null) snap = await ctx.snapshot(service, sc.judge ?? 0).catch((err: unknown) => ((snapError = err), undefined));
       const outcome: Outcome = { happened: '', recorded: '-', verdict: '', first: snap?.findings[0] ? `${snap.findings[0].cause} [${snap.findings[0].scope ?? '-'}, ${snap.findings[0].confidence ?? '-'}]` : '(none)' };
       outcomes.set(sc.name, outcome);
 

@@ -258,8 +258,10 @@ export async function checkHappened(sc: Scenario, ctx: Ctx, ms = 20_000): Promis
 export function checkRecorded(sc: Scenario, ctx: Ctx, snap: Snap): void {
   const problems: string[] = [];
   const r = sc.recorded ?? {};
-  if (r.error && (snap.error?.kind !== r.error.kind || (r.error.message && !r.error.message.test(snap.error.message)))) {
-    problems.push(`error ${JSON.stringify(snap.error)}, want kind ${r.error.kind}${r.error.message ? ` and a message matching ${r.error.message}` : ''}`);
+  const tlsCode = (snap.error as { tls?: { code?: string } } | null)?.tls?.code;
+  if (r.error && (snap.error?.kind !== r.error.kind || (r.error.message && !r.error.message.test(snap.error.message)) || (r.error.code !== undefined && tlsCode !== r.error.code))) {
+    const also = `${r.error.message ? ` and a message matching ${r.error.message}` : ''}${r.error.code ? ` and error.tls.code ${r.error.code}` : ''}`;
+    problems.push(`error ${JSON.stringify(snap.error)}, want kind ${r.error.kind}${also}`);
   }
   for (const p of r.journal ?? []) {
     const re = resolvePattern(p, ctx);

@@ -41,7 +41,8 @@ export interface Happened {
 /** Evidence the judged snapshot must hold (else preflight did not capture what happened). */
 export interface Recorded {
   /** the failed check that opened the incident: its kind (tls, timeout, ...) and message */
-  error?: { kind: string; message?: RegExp };
+  /** `code`: the TLS failure's code, kept with the certificate in error.tls */
+  error?: { kind: string; message?: RegExp; code?: string };
   journal?: Pattern[];
   kernel?: Pattern[];
   unit?: Record<string, string | RegExp>;
@@ -70,6 +71,12 @@ export interface Scenario {
   start?: string[];
   services: ServiceEntry[];
   act: (sb: Sandbox, ctx: Ctx) => Promise<void>;
+  /**
+   * Read the judged snapshot only once the failure has fully happened and then this long more: an
+   * incident that turns out to be something else later (a crash loop systemd gives up on) is judged
+   * on what preflight made of the whole episode, which it writes into the same file.
+   */
+  settleMs?: number;
   /** which snapshot of services[0] is judged: 0 (default) is the first */
   judge?: number;
   happened: Happened;

@@ -25,7 +25,7 @@ function tls(name: keyof typeof PORT, about: string, cert: string, code: string,
       if (r !== code) throw new Error(`after the swap a verifying GET of 127.0.0.1:${port} got ${r}, not ${code}`);
     },
     happened: { journal: [[`${name}.service`, new RegExp(`installing certificate ${cert}`)]] },
-    recorded: { error: { kind: 'tls', message: new RegExp(code) } },
+    recorded: { error: { kind: 'tls', code } },
     want,
   };
 }
@@ -80,7 +80,7 @@ export const PROBE_AND_NEIGHBOURS: Scenario[] = [
     },
     recorded: { error: { kind: 'timeout' }, kernel: [(ctx) => new RegExp(`oom_memcg=/${esc(ctx.cgroup)}/system\\.slice/neighbour-hog\\.service`)] },
     want: { cause: /^hung, not crashed: neighbour-oom-hang\.service stayed active \(running\) but timed out/, scope: 'unit', confidence: 'likely' },
-    mustNotName: [/OOM/i, /neighbour-hog/, (ctx) => new RegExp(`pid (${ctx.notes.hogPid}|${ctx.notes.hogHostPid})\\b`)],
+    mustNotName: [/OOM kill|OOM killer|out of memory/i, /neighbour-hog/, (ctx) => new RegExp(`pid (${ctx.notes.hogPid}|${ctx.notes.hogHostPid})\\b`)],
   },
   {
     name: 'stale-crash-then-log',

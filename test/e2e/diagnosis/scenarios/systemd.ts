@@ -88,7 +88,9 @@ export const SYSTEMD_RECORD: Scenario[] = [
     // manager's "Start request repeated too quickly." line is the record of it
     happened: { journal: [['crash-loop.service', /^fatal: missing DATABASE_URL$/m], ['crash-loop.service', /^crash-loop\.service: Start request repeated too quickly\.$/m]], show: [['crash-loop.service', { ActiveState: 'failed' }]] },
     recorded: { journal: [/^fatal: missing DATABASE_URL$/] },
-    want: { cause: /^crash loop: systemd gave up after 3 starts \(start-limit-hit\)/, scope: 'unit', confidence: 'certain' },
+    // the incident opens at the first crash; it becomes a crash loop when systemd gives up
+    settleMs: 3000,
+    want: { cause: /^crash loop: systemd gave up after \d+ restarts \(start-limit-hit\); last run: it logged "fatal: missing DATABASE_URL"$/, scope: 'unit', confidence: 'certain' },
   },
   {
     name: 'dependency-failed',
