@@ -26,6 +26,8 @@ export interface Diagnosis {
   /** the first certain or likely cause, else what was seen and that no cause was found */
   probableCause: string;
   lastWords: SnapshotJournalLine[];
+  /** the run the diagnosis is about: the dead one of a restart, else the running (or last) one */
+  invocation: string | null;
   /** every piece of evidence the rules returned, for tests and for `--explain` style debugging */
   evidence: Evidence[];
 }
@@ -47,7 +49,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     ...probeRule(ctx),
   ];
   const ranking = rank(ctx, evidence);
-  return { findings: ranking.findings, context: ranking.context, probableCause: ranking.probableCause, lastWords, evidence };
+  return { findings: ranking.findings, context: ranking.context, probableCause: ranking.probableCause, lastWords, invocation: ctx.invocation, evidence };
 }
 
 /** What the last run died of, in its own words: its nearest named cause, else its last telling line. */

@@ -123,6 +123,7 @@ export function buildSnapshot(b: BuildInput): Snapshot {
     findings: d.findings,
     context: d.context,
     last_words: d.lastWords,
+    invocation: d.invocation,
     samples: { host: b.hostSamples, probe: b.probeSamples, ...(b.unitSamples ? { unit: b.unitSamples } : {}) },
     exit,
     ...(ctx.dependencies ? { dependencies: ctx.dependencies } : {}),
@@ -163,6 +164,7 @@ export function rediagnose(s: Snapshot, b: Omit<BuildInput, 'id' | 'trigger' | '
   s.findings = fresh.findings;
   s.context = fresh.context;
   s.last_words = fresh.last_words;
+  s.invocation = fresh.invocation ?? null;
   s.exit = fresh.exit;
   s.journal = fresh.journal;
   s.kernel = fresh.kernel;

@@ -151,6 +151,8 @@ export interface Snapshot {
   context: Finding[];
   /** the service's last telling lines before the failure, newest last */
   last_words: SnapshotJournalLine[];
+  /** the unit's run this incident is about (its _SYSTEMD_INVOCATION_ID): the dead one of a restart (v2) */
+  invocation?: string | null;
   /** `unit`: the unit's polls (present when the service has a unit) */
   samples: { host: HostSample[]; probe: ProbeSample[]; unit?: UnitSample[] };
   exit: SnapshotExit | null;

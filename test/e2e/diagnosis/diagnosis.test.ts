@@ -267,6 +267,16 @@ describe('diagnosis corpus: real failures under real systemd, all at once', { sk
         }
       });
       outcome.verdict = ok(verdict);
+      // what the operator's log says: the service DOWN, with the probable cause the file holds
+      await t.test('preflight logged it DOWN with the same probable cause', async () => {
+        if (!snap) throw snapError ?? actError;
+        const first = readSnapshots(shared.hostSnapshotDir, service)[0]?.snap;
+        const r = await sb.exec(['journalctl', '-u', 'preflight.service', '-o', 'cat', '--no-pager']);
+        const down = r.stdout.split('\n').find((l) => l.startsWith(`${service}: DOWN (`));
+        assert.ok(down, `no "${service}: DOWN" line in preflight's journal`);
+        // (an episode that became something else later, settleMs, was logged with what it was at first)
+        if (sc.settleMs === undefined) assert.ok(down.includes(`; ${first?.probable_cause ?? '?'}; snapshot `), `${down} does not say ${first?.probable_cause}`);
+      });
       if (captureDir) await capture(captureDir, sc, sb, shared.hostSnapshotDir);
     });
   }
