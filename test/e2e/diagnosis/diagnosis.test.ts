@@ -271,9 +271,11 @@ describe('diagnosis corpus: real failures under real systemd, all at once', { sk
       await t.test('preflight logged it DOWN with the same probable cause', async () => {
         if (!snap) throw snapError ?? actError;
         const first = readSnapshots(shared.hostSnapshotDir, service)[0]?.snap;
-        const r = await sb.exec(['journalctl', '-u', 'preflight.service', '-o', 'cat', '--no-pager']);
-        const down = r.stdout.split('\n').find((l) => l.startsWith(`${service}: DOWN (`));
-        assert.ok(down, `no "${service}: DOWN" line in preflight's journal`);
+        // the line is logged right after the file is written: journald may take a moment to have it
+        const down = await waitFor(`"${service}: DOWN" in preflight's journal`, 5000, async () => {
+          const r = await sb.exec(['journalctl', '-u', 'preflight.service', '-o', 'cat', '--no-pager']);
+          return r.stdout.split('\n').find((l) => l.startsWith(`${service}: DOWN (`));
+        });
         // (an episode that became something else later, settleMs, was logged with what it was at first)
         if (sc.settleMs === undefined) assert.ok(down.includes(`; ${first?.probable_cause ?? '?'}; snapshot `), `${down} does not say ${first?.probable_cause}`);
       });
