@@ -9,30 +9,18 @@ import type { UnitState } from '../systemd/unit';
 import { buildSnapshot, rediagnose, type BuildInput } from '../incident/build';
 import { SNAPSHOT_SCHEMA, iso, type ProbeSample, type Snapshot, type SnapshotError, type Trigger, type UnitSample } from '../incident/snapshot';
 import { SnapshotStore } from '../incident/store';
-import { probe, probeErrorCode, probeErrorKindOf, type ProbeResult, type ProbeSpec } from '../probe/http';
+import { probe, type ProbeResult, type ProbeSpec } from '../probe/http';
 import { HostSampler, type HostSample } from '../sample/host';
 import { ProcessTable } from '../sample/procs';
-import { Ring } from '../sample/ring';
 import { errorMessage } from '../util/errors';
 import type { Logger } from './log';
 import { HEALTHY, step, stepRestart, type Effect, type Health, type MonitorPolicy, type MonitorState, type Step } from './monitor';
 import { UnitWatcher, type JobEvent, type RestartEvent } from './units';
 import { unitSettings } from '../systemd/timespan';
+import { nextRequested, type Requested } from './requested';
+import { ProbeRing, UnitRing } from './service-rings';
 import { applyOutcome, type Notifier, type NotifierStats, type NotifyEvent } from './notify';
 
-// probe ring columns
-const P_AT = 0;
-const P_OK = 1;
-const P_STATUS = 2;
-const P_LATENCY = 3;
-const P_ERROR = 4;
-const PROBE_COLUMNS = 5;
-// unit ring columns (one row per systemctl poll)
-const U_AT = 0;
-const U_MEMORY = 1;
-const U_TASKS = 2;
-const U_RESTARTS = 3;
-const UNIT_COLUMNS = 4;
 /** Deadline for journalctl/systemctl: the check's own timeout, at least 2 s (a busy host is slow to fork). */
 const commandTimeoutMs = (timeoutSeconds: number): number => Math.max(2000, timeoutSeconds * 1000);
 /** A host reading younger than this serves a capture as its sample at the failure. */
@@ -41,8 +29,6 @@ const FRESH_SAMPLE_MS = 1000;
 const RESTART_HISTORY = 10;
 /** A held capture older than this at commit gets the unit's journal read again and merged. */
 const STALE_CAPTURE_MS = 1000;
-/** Past a requested restart's start timeout, the time systemd takes to log what it did about it. */
-const HOLD_MARGIN_MS = 2000;
 /** An open incident's diagnosis is taken again on a unit restart at most this often (and always when the unit gives up). */
 const JOIN_REFRESH_MS = 10_000;
 /** systemd's DefaultTimeoutStartSec= and DefaultTimeoutStopSec=, until a poll says the unit's own. */
@@ -64,8 +50,7 @@ interface ServiceRuntime {
   probeSpec: ProbeSpec;
   policy: MonitorPolicy;
   state: MonitorState;
-  probes: Ring;
-  probeRow: Float64Array;
+  probes: ProbeRing;
   timer: NodeJS.Timeout | null;
   /** the context taken at the first failure, held until commit or discard */
   held: Promise<CapturedContext> | null;
@@ -75,14 +60,13 @@ interface ServiceRuntime {
   /** the unit restart that opened or joined the current suspicion, if any */
   restart: RestartEvent | null;
   /** a restart or start someone asked for, under way: failures are not confirmed before `until` */
-  requested: { type: string; at: number; until: number } | null;
+  requested: Requested | null;
   /** the unit's stop and start timeouts (ms), from its last poll: how long a requested restart may take */
   unitTimeouts: { stopMs: number; startMs: number };
   /** when the open incident's diagnosis was last taken again (join) */
   refreshedAt: number;
   /** MemoryCurrent/TasksCurrent/NRestarts per systemctl poll; null without a unit */
-  unitRing: Ring | null;
-  unitRow: Float64Array;
+  unitRing: UnitRing | null;
   restartHistory: { at: string; nRestarts: number }[];
   /** effects run in order per service */
   work: Promise<void>;
@@ -184,8 +168,7 @@ export class Daemon {
         confirmIntervalMs: config.confirmIntervalSeconds * 1000,
       },
       state: HEALTHY,
-      probes: new Ring(cfg.bufferSamples, PROBE_COLUMNS),
-      probeRow: new Float64Array(PROBE_COLUMNS),
+      probes: new ProbeRing(cfg.bufferSamples),
       timer: null,
       held: null,
       failureSample: null,
@@ -194,8 +177,7 @@ export class Daemon {
       requested: null,
       unitTimeouts: { stopMs: DEFAULT_UNIT_TIMEOUT_MS, startMs: DEFAULT_UNIT_TIMEOUT_MS },
       refreshedAt: 0,
-      unitRing: cfg.unit ? new Ring(cfg.bufferSamples, UNIT_COLUMNS) : null,
-      unitRow: new Float64Array(UNIT_COLUMNS),
+      unitRing: cfg.unit ? new UnitRing(cfg.bufferSamples) : null,
       restartHistory: [],
       work: Promise.resolve(),
       checking: null,
@@ -340,13 +322,7 @@ export class Daemon {
     const cfg = rt.cfg;
     const result = await probe(rt.probeSpec);
     rt.lastProbe = result;
-    const row = rt.probeRow;
-    row[P_AT] = result.at;
-    row[P_OK] = result.ok ? 1 : 0;
-    row[P_STATUS] = result.status ?? Number.NaN;
-    row[P_LATENCY] = result.latencyMs;
-    row[P_ERROR] = probeErrorCode(result);
-    rt.probes.push(row);
+    rt.probes.push(result);
     // a requested restart under way: its failed checks wait for it to come back (or time out)
     if (rt.requested && result.at >= rt.requested.until && rt.state.health === 'healthy') rt.requested = null;
     const r = step(rt.state, result.ok, result.at, rt.policy, rt.requested?.until ?? null);
@@ -393,41 +369,18 @@ export class Daemon {
       // "infinity" waits as long as the default: a deploy that never comes back must still be told
       const timeout = (ms: number | undefined): number => (ms === undefined || !Number.isFinite(ms) ? DEFAULT_UNIT_TIMEOUT_MS : ms);
       rt.unitTimeouts = { stopMs: timeout(t.timeoutStopMs), startMs: timeout(t.timeoutStartMs) };
-      if (!rt.unitRing) continue;
-      const row = rt.unitRow;
-      row[U_AT] = at;
-      row[U_MEMORY] = u.memoryCurrentBytes ?? Number.NaN;
-      row[U_TASKS] = u.tasksCurrent ?? Number.NaN;
-      row[U_RESTARTS] = u.nRestarts ?? Number.NaN;
-      rt.unitRing.push(row);
+      rt.unitRing?.push(u, at);
     }
   }
 
-  /**
-   * systemd began or finished a job for a unit. A stop someone asked for may be a restart: systemd 252
-   * begins both as JOB_TYPE=stop and tells them apart only when the stop phase ends ("Stopped", as stop
-   * or restart), so failures wait for that end (at most the stop timeout). A restart or start holds the
-   * confirmation of failures until the unit's start timeout has passed, or until the start job fails; a
-   * plain stop releases it at once (the unit is down on purpose, and the incident says so).
-   */
+  /** systemd began or finished a job for a unit: what a requested restart holds (requested.ts). */
   private onJob(e: JobEvent): void {
-    if (e.automatic) return;
     for (const rt of this.services) {
       if (rt.cfg.unit !== e.unit || rt.state.health === 'unhealthy') continue;
-      const { stopMs, startMs } = rt.unitTimeouts;
-      const r = rt.requested;
-      if (e.phase === 'begin' && e.type === 'stop') {
-        rt.requested = { type: 'stop', at: e.at, until: e.at + stopMs + HOLD_MARGIN_MS };
-      } else if (e.phase === 'end' && e.type === 'stop') {
-        rt.requested = null;
-      } else if (e.phase === 'end' && e.type === 'restart' && r) {
-        rt.requested = { type: 'restart', at: r.at, until: e.at + startMs + HOLD_MARGIN_MS };
+      const before = rt.requested;
+      rt.requested = nextRequested(before, e, rt.unitTimeouts);
+      if (rt.requested?.type === 'restart' && before?.type !== 'restart') {
         this.log.info(`${rt.cfg.name}: ${e.unit} restart requested; failed checks wait up to ${Math.round((rt.requested.until - this.now()) / 1000)}s for it to come back`);
-      } else if (e.phase === 'begin' && e.type === 'start' && r?.type !== 'restart') {
-        rt.requested = { type: 'start', at: e.at, until: e.at + startMs + HOLD_MARGIN_MS };
-      } else if (e.phase === 'end' && e.type === 'start' && r && e.result !== 'done') {
-        // the start failed: nothing to wait for any more
-        rt.requested = { ...r, until: e.at };
       }
     }
   }
@@ -520,13 +473,7 @@ export class Daemon {
   }
 
   private unitSamples(rt: ServiceRuntime): UnitSample[] | undefined {
-    if (!rt.unitRing) return undefined;
-    const out: UnitSample[] = [];
-    for (const row of rt.unitRing) {
-      const v = (c: number): number | null => (Number.isNaN(row[c]!) ? null : row[c]!);
-      out.push({ at: iso(row[U_AT]!), memory_current_bytes: v(U_MEMORY), tasks_current: v(U_TASKS), n_restarts: v(U_RESTARTS) });
-    }
-    return out;
+    return rt.unitRing?.samples();
   }
 
   /** The journal/kernel window: as far back as the host ring reaches, at least a minute. */
@@ -535,18 +482,7 @@ export class Daemon {
   }
 
   private probeSamples(rt: ServiceRuntime): ProbeSample[] {
-    const out: ProbeSample[] = [];
-    for (const row of rt.probes) {
-      const code = row[P_ERROR]!;
-      out.push({
-        at: iso(row[P_AT]!),
-        ok: row[P_OK] === 1,
-        status: Number.isNaN(row[P_STATUS]!) ? null : row[P_STATUS]!,
-        latency_ms: Math.round(row[P_LATENCY]!),
-        error_kind: code === 0 ? null : (probeErrorKindOf(code) ?? null),
-      });
-    }
-    return out;
+    return rt.probes.samples();
   }
 
   private async commit(
