@@ -279,6 +279,16 @@ describe('diagnosis corpus: real failures under real systemd, all at once', { sk
         // (an episode that became something else later, settleMs, was logged with what it was at first)
         if (sc.settleMs === undefined) assert.ok(down.includes(`; ${first?.probable_cause ?? '?'}; snapshot `), `${down} does not say ${first?.probable_cause}`);
       });
+      // what a person sees first: `preflight last` line 2 is the cause with its quoted line
+      await t.test('preflight last: line 2 is the probable cause with its quoted line', async () => {
+        if (!snap) throw snapError ?? actError;
+        const f = readSnapshots(shared.hostSnapshotDir, service)[sc.judge ?? 0]?.snap.findings[0];
+        const r = await pf.cli(['show', snap.id, '--config', INSTALLED_CONFIG]);
+        const line2 = r.stdout.split('\n')[1] ?? '';
+        assert.ok(f, 'no finding');
+        assert.ok(line2.startsWith(`  probable cause: ${f.cause} [`), `line 2: ${JSON.stringify(line2)}`);
+        if (f.quote) assert.ok(line2.includes(f.quote.slice(0, 60)), `line 2 lacks the quote ${JSON.stringify(f.quote)}: ${JSON.stringify(line2)}`);
+      });
       if (captureDir) await capture(captureDir, sc, sb, shared.hostSnapshotDir);
     });
   }
