@@ -188,7 +188,7 @@ function dependencies(ctx: Ctx, lines: readonly SnapshotJournalLine[]): Evidence
     // systemctl prints whole seconds: the fall may read up to a second before the stop
     if (at - fell > SAME_MOMENT_MS || fell - at > 1000) continue;
     out.push(
-      record('dependency_stopped', `stopped because ${d.unit} (BindsTo=) ${d.result && d.result !== 'success' ? `failed (${d.result})` : 'stopped'}`, stop.at, [journalQuote(stop), depQuote(d)], {
+      record('dependency_stopped', `stopped because ${d.unit} (BindsTo=) ${d.result && d.result !== 'success' ? `failed (${d.result})` : 'stopped'}`, stop.at, [depQuote(d), journalQuote(stop)], {
         scope: 'dependency',
         specificity: 9,
       }),
