@@ -62,6 +62,6 @@ export interface Evidence {
 }
 
 /** How a run ends: what a cause of death explains (kinds of mechanism evidence). */
-export const ENDINGS = ['exit_status', 'signal', 'core_dump', 'segfault', 'not_running', 'restart_loop'] as const;
+export const ENDINGS = ['exit_status', 'signal', 'core_dump', 'coredump', 'segfault', 'not_running', 'restart_loop'] as const;
 /** How a failure looks from outside: what any cause explains (kinds of symptom evidence). */
 export const SYMPTOMS = ['http_status', 'timeout', 'hung', 'connection_refused', 'reset', 'body_mismatch'] as const;

@@ -1,6 +1,7 @@
 // The diagnosis on real captures (fixtures/cmd: the sandboxed systemd 252's crash and OOM kill, the
 // published cgroup v2 OOM kill) and built host samples, rule by rule: each firing with the FIRST
 // finding's cause, scope and confidence; each near miss; and what must never be blamed.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { readUnitMemoryEvents } from '../../src/cgroup/memory-events';
@@ -14,6 +15,7 @@ import {
   calm,
   check,
   disk,
+  err,
   input,
   journal,
   kernelOf,
@@ -579,6 +581,43 @@ describe('the service logged it: the general fallback', () => {
       name: 'an error line long before the failure is not its cause',
       input: input({ unit: HEALTHY, error: HTTP_503, journal: [own(-50, 'error: warm-up slow', 'c32224f002cf4b2e907470c4a9a57cf7')] }),
       want: { causes: ['health check returned HTTP 503'] },
+    },
+  ]);
+});
+
+describe("the health check's own errors, and systemd-coredump's entry", () => {
+  const tls = { ...err('tls', 'TLS certificate expired at 2020-02-01T00:00:00Z (CN=localhost)', null, 5), tls: { code: 'CERT_HAS_EXPIRED', subject: 'CN=localhost', issuer: 'CN=ca', valid_from: '2020-01-01T00:00:00Z', valid_to: '2020-02-01T00:00:00Z' } };
+  // the published systemd-coredump entry (fixtures/systemd/coredump-published/hyprv3-issue-18.txt) as its MESSAGE
+  const published = fs.readFileSync(path.join(FIXTURES, 'systemd', 'coredump-published', 'hyprv3-issue-18.txt'), 'utf8');
+  const message = published
+    .split('\n')
+    .map((l, i) => (i === 0 ? l.replace(/^.*?systemd-coredump\[\d+\]: (?:\[\S+\] )?/, '') : l.trim()))
+    .join('\n')
+    .trim();
+  run([
+    {
+      name: 'an expired certificate: certain, this unit, in the words a person acts on',
+      input: input({ unit: HEALTHY, error: tls }),
+      want: { first: { cause: 'TLS certificate expired at 2020-02-01T00:00:00Z (CN=localhost)', scope: 'unit', confidence: 'certain' } },
+    },
+    {
+      name: 'a name that does not exist',
+      input: input({ error: err('dns', 'DNS: no such name app.internal', null, 3) }),
+      want: { first: { cause: 'DNS: no such name app.internal', scope: 'unit', confidence: 'certain' } },
+    },
+    {
+      name: 'a resolver that did not answer is only likely (it may be a blip)',
+      input: input({ error: err('dns', 'DNS: the resolver did not answer for app.internal', null, 3) }),
+      want: { first: { cause: 'DNS: the resolver did not answer for app.internal', scope: 'unit', confidence: 'likely' } },
+    },
+    {
+      name: "a core dump with systemd-coredump's stack: the crash, with its first frames as evidence",
+      input: input({
+        trigger: 'unit_restart',
+        exit: { code: 'dumped', status: 'ABRT', at: at(0) },
+        journal: [{ at: at(0.3), priority: 2, pid: 835, message }],
+      }),
+      want: { first: { cause: 'crashed on signal 6 (SIGABRT), core dumped', scope: 'invocation', confidence: 'certain' }, causes: [/core dumped/], evidence: ['systemd-coredump: 0x00007f6184b7826c n/a (libc.so.6 + 0x8926c)'] },
     },
   ]);
 });

@@ -107,7 +107,7 @@ export function exitRule(ctx: Ctx): Evidence[] {
       role: 'mechanism',
       quotes,
       // the run's end explains why nothing answered, and the kernel's line about the same crash
-      explains: ['not_running', 'connection_refused', 'reset', 'timeout', 'http_status', 'body_mismatch', 'segfault'],
+      explains: ['not_running', 'connection_refused', 'reset', 'timeout', 'http_status', 'body_mismatch', 'segfault', 'coredump'],
     },
   ];
 }
