@@ -4,7 +4,7 @@ import { loadConfig } from '../config/config';
 import { renderSnapshot } from '../incident/render';
 import type { Snapshot, SnapshotNotification } from '../incident/snapshot';
 import { SNAPSHOT_ID_RE, SnapshotStore, type SnapshotEntry } from '../incident/store';
-import { EXIT_NOT_FOUND, EXIT_OK, type Command, type CommandContext } from './command';
+import { EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, type Command, type CommandContext } from './command';
 import { clip } from '../util/text';
 
 function openStore(ctx: CommandContext): SnapshotStore {
@@ -83,23 +83,39 @@ export const listCommand: Command = {
 
 export const showCommand: Command = {
   name: 'show',
-  summary: 'show one snapshot by file path or id',
-  usage: 'show <file|id> [--json]',
+  summary: 'show one snapshot by file path, id, or service/id',
+  usage: 'show <file|id|service/id> [--json]',
   options: json,
   positionals: [1, 1],
   async run(ctx) {
     const arg = ctx.positionals[0]!;
-    if (!SNAPSHOT_ID_RE.test(arg) || existsSync(arg)) {
+    const named = /^([^/]+)\/([^/]+)$/.exec(arg);
+    const byServiceId = named !== null && SNAPSHOT_ID_RE.test(named[2]!) && !existsSync(arg);
+    if (!byServiceId && (!SNAPSHOT_ID_RE.test(arg) || existsSync(arg))) {
       // a path: no config needed, so a snapshot copied off a server can be read anywhere
       const store = new SnapshotStore({ dir: '.', retention: 1, warn: (m) => ctx.io.err(`preflight: warning: ${m}`) });
       return print(ctx, await store.readPath(arg));
     }
     const store = openStore(ctx);
+    if (byServiceId) {
+      const found = await store.read(named[1]!, named[2]!);
+      if (!found) {
+        ctx.io.err(`preflight: no snapshot ${named[2]} of '${named[1]}' in ${store.dir}`);
+        return EXIT_NOT_FOUND;
+      }
+      return print(ctx, found);
+    }
     const found = await store.find(arg);
-    if (!found) {
+    if (found.length === 0) {
       ctx.io.err(`preflight: no snapshot with id ${arg} in ${store.dir}`);
       return EXIT_NOT_FOUND;
     }
-    return print(ctx, found);
+    if (found.length > 1) {
+      // an id is a time: two services that failed in the same millisecond share it
+      const services = found.map((f) => f.entry.service);
+      ctx.io.err(`preflight: snapshot id ${arg} belongs to ${services.length} services (${services.join(', ')}); say which: preflight show ${services[0]}/${arg}`);
+      return EXIT_USAGE;
+    }
+    return print(ctx, found[0]!);
   },
 };

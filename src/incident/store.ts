@@ -293,14 +293,19 @@ export class SnapshotStore {
 
   /** One snapshot by service and id, or null. Anything that is not a plain service name or a snapshot id is null. */
   /** The snapshot with this id, whichever service it belongs to (a stat per service folder, not a listing). */
-  async find(id: string): Promise<{ entry: SnapshotEntry; text: string } | null> {
-    if (!SNAPSHOT_ID_RE.test(id)) return null;
+  /**
+   * Every snapshot with this id, one per service that has it: an id is a time, unique within a service
+   * only (two services failing in the same millisecond share it). Sorted by service.
+   */
+  async find(id: string): Promise<Array<{ entry: SnapshotEntry; text: string }>> {
+    if (!SNAPSHOT_ID_RE.test(id)) return [];
     const services = new Set([...(await this.serviceDirs(this.dir)), ...(await this.serviceDirs(this.fallbackDir))]);
+    const out: Array<{ entry: SnapshotEntry; text: string }> = [];
     for (const service of [...services].sort()) {
       const found = await this.read(service, id);
-      if (found) return found;
+      if (found) out.push(found);
     }
-    return null;
+    return out;
   }
 
   async read(service: string, id: string): Promise<{ entry: SnapshotEntry; text: string } | null> {

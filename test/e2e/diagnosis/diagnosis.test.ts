@@ -282,11 +282,12 @@ describe('diagnosis corpus: real failures under real systemd, all at once', { sk
       // what a person sees first: `preflight last` line 2 is the cause with its quoted line
       await t.test('preflight last: line 2 is the probable cause with its quoted line', async () => {
         if (!snap) throw snapError ?? actError;
-        const f = readSnapshots(shared.hostSnapshotDir, service)[sc.judge ?? 0]?.snap.findings[0];
-        const r = await pf.cli(['show', snap.id, '--config', INSTALLED_CONFIG]);
+        // the file as it is now (a join may have taken its diagnosis again since it was judged)
+        const r = await pf.cli(['show', `${service}/${snap.id}`, '--config', INSTALLED_CONFIG]);
+        const f = readSnapshots(shared.hostSnapshotDir, service).find((x) => x.snap.id === snap!.id)?.snap.findings[0];
         const line2 = r.stdout.split('\n')[1] ?? '';
         assert.ok(f, 'no finding');
-        assert.ok(line2.startsWith(`  probable cause: ${f.cause} [`), `line 2: ${JSON.stringify(line2)}`);
+        assert.ok(line2.startsWith(`  probable cause: ${f.cause} [`), `line 2: ${JSON.stringify(line2)}, findings[0] now: ${JSON.stringify(f)}`);
         if (f.quote) assert.ok(line2.includes(f.quote.slice(0, 60)), `line 2 lacks the quote ${JSON.stringify(f.quote)}: ${JSON.stringify(line2)}`);
       });
       if (captureDir) await capture(captureDir, sc, sb, shared.hostSnapshotDir);
