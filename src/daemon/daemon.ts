@@ -391,9 +391,9 @@ export class Daemon {
       case 'capture': {
         const result = cause.check;
         if (result) {
-          // during a requested restart a refused check is expected: said, not warned about
-          const say = rt.requested ? this.log.info.bind(this.log) : this.log.warn.bind(this.log);
-          say(`${name}: check failed (${result.message ?? result.errorKind})${rt.requested ? ` during the requested ${rt.requested.type}` : ''}; capturing context`);
+          // a suspicion, not a failure: warnings and errors are for what is confirmed (the DOWN line);
+          // a blip, or a requested restart whose job line arrives a moment later, ends at info
+          this.log.info(`${name}: check failed (${result.message ?? result.errorKind})${rt.requested ? ` during the requested ${rt.requested.type}` : ''}; capturing context`);
           rt.firstError = {
             kind: result.errorKind ?? 'http_status',
             status: result.status ?? null,

@@ -35,6 +35,7 @@ import {
 import { AROUND } from './ports';
 import type { Ctx, Scenario, Snap } from './scenario';
 import { SCENARIOS, SHARED_UNITS } from './scenarios';
+import { DNS_HOSTS_FILE, DNS_NAME } from './scenarios/probe-and-neighbours';
 
 const skip = sandboxUnavailable();
 const required = process.env.PREFLIGHT_E2E_REQUIRE_SANDBOX === '1';
@@ -120,6 +121,17 @@ describe('diagnosis corpus: real failures under real systemd, all at once', { sk
       fs.copyFileSync(ca, path.join(sb.stateDir, 'srv', 'diag-tls', 'ca.pem'));
       fs.mkdirSync(path.join(unitDir, 'preflight.service.d'));
       fs.writeFileSync(path.join(unitDir, 'preflight.service.d', 'diag-ca.conf'), '[Service]\nEnvironment=NODE_EXTRA_CA_CERTS=/srv/diag-tls/ca.pem\n');
+    }
+    // names resolve from files only, and DNS_NAME is there until dns-gone takes it out (private mount
+    // namespace: the host's /etc is never touched)
+    const dnsDir = path.join(sb.stateDir, path.dirname(DNS_HOSTS_FILE));
+    fs.mkdirSync(dnsDir, { recursive: true });
+    fs.writeFileSync(path.join(sb.stateDir, DNS_HOSTS_FILE), `${fs.readFileSync('/etc/hosts', 'utf8').trimEnd()}\n127.0.0.1 ${DNS_NAME}\n`, { mode: 0o644 });
+    const nsswitch = fs.readFileSync('/etc/nsswitch.conf', 'utf8').replace(/^hosts:.*$/m, 'hosts: files');
+    fs.writeFileSync(path.join(dnsDir, 'nsswitch.conf'), /^hosts:/m.test(nsswitch) ? nsswitch : `${nsswitch}hosts: files\n`, { mode: 0o644 });
+    for (const [src, dst] of [[path.join(sb.stateDir, DNS_HOSTS_FILE), '/etc/hosts'], [path.join(dnsDir, 'nsswitch.conf'), '/etc/nsswitch.conf']] as const) {
+      const r = await sb.exec(['mount', '--bind', src, dst]);
+      assert.equal(r.exitCode, 0, `mount --bind ${src} ${dst}: ${r.stderr}`);
     }
     assert.equal((await sb.exec(['systemctl', 'daemon-reload'])).exitCode, 0);
     const start = ['corpus-listeners.service', ...runnable.flatMap((sc) => sc.start ?? Object.keys(sc.units))];

@@ -42,6 +42,7 @@ export const PORT = {
   'go-fatal': 19039,
   'glibc-stack-smash': 19040,
   'tls-hostname': 19041,
+  'dns-gone': 19042,
 } as const;
 
 export const AROUND = {

@@ -1,6 +1,8 @@
 // Scenarios read from the probe and the unit's state (a hang, TLS, a port nobody listens on), and the
 // neighbour cases: a failure right after something else went wrong that must NOT be blamed (another
 // unit's OOM kill, this unit's own earlier incident, a segfault outside the unit).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { AROUND, PORT } from '../ports';
 import { esc, flakyExec, nodeExec, nodeUnit, simple, trigger, unitFile, watch, type Scenario, type Want } from '../scenario';
 
@@ -30,7 +32,32 @@ function tls(name: keyof typeof PORT, about: string, cert: string, code: string,
   };
 }
 
+/**
+ * The name dns-gone's health URL uses. The sandbox resolves names from files only (diagnosis.test.ts
+ * bind-mounts an nsswitch.conf with `hosts: files` and a copy of /etc/hosts that holds this name), so the
+ * lookup is glibc's real getaddrinfo without any network; the scenario removes the name from the copy.
+ */
+export const DNS_NAME = 'dns-gone.corpus.test';
+/** Where, in the sandbox's state folder, the copy of /etc/hosts is. */
+export const DNS_HOSTS_FILE = 'corpus-dns/hosts';
+
 export const PROBE_AND_NEIGHBOURS: Scenario[] = [
+  {
+    name: 'dns-gone',
+    about: `its health URL's name (${DNS_NAME}) stops resolving: it is taken out of /etc/hosts`,
+    units: { 'dns-gone.service': flaky(PORT['dns-gone']) },
+    services: [watch('dns-gone', PORT['dns-gone'], { health_url: `http://${DNS_NAME}:${PORT['dns-gone']}/health` })],
+    act: async (sb) => {
+      const hosts = path.join(sb.stateDir, DNS_HOSTS_FILE);
+      // in place (same inode): the file is bind-mounted over /etc/hosts
+      fs.writeFileSync(hosts, fs.readFileSync(hosts, 'utf8').split('\n').filter((l) => !l.includes(DNS_NAME)).join('\n'));
+      const r = await sb.exec(['getent', 'hosts', DNS_NAME]);
+      if (r.exitCode !== 2) throw new Error(`getent hosts ${DNS_NAME} still answers (${r.exitCode}): ${r.stdout}`);
+    },
+    happened: { show: [['dns-gone.service', { ActiveState: 'active', SubState: 'running' }]] },
+    recorded: { error: { kind: 'dns', message: new RegExp(`no such name ${esc(DNS_NAME)}`) } },
+    want: { cause: new RegExp(`^DNS: no such name ${esc(DNS_NAME)}$`), scope: 'unit', confidence: 'certain' },
+  },
   {
     name: 'hang',
     about: 'the unit stays active (running) but /health never answers',
