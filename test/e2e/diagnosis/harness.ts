@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
+import { TestCa } from '../../probe/_certs';
 import * as path from 'node:path';
 import { run } from '../../../src/util/exec';
 import { httpGet, type Sandbox } from '../sandbox';
@@ -80,7 +81,7 @@ export async function prepare(paths: Partial<Record<Tool, string>>): Promise<Pre
     step('rust-panic', 'rustc', paths.rustc ?? 'rustc', ['--edition', '2021', '-C', 'opt-level=1', '-o', path.join(bin, 'rust-panic'), 'rust/panic.rs']),
     step('go-panic', 'go', paths.go ?? 'go', ['build', '-o', path.join(bin, 'go-panic'), 'go/panic.go', 'go/tinyhttp.go']),
     step('go-fatal', 'go', paths.go ?? 'go', ['build', '-o', path.join(bin, 'go-fatal'), 'go/stack-overflow.go', 'go/tinyhttp.go']),
-    step('certificates', 'openssl', 'bash', [path.join(PROGRAMS, 'tls', 'make-certs.sh'), path.join(scratch, 'tls')]),
+    certificates(paths.openssl ? path.join(scratch, 'tls') : null, timings),
   ]);
   timings.total = Math.round(performance.now() - started);
   // the unrelated segfault's program under a name of its own, so its kernel line is told from segv's
@@ -92,6 +93,35 @@ export async function prepare(paths: Partial<Record<Tool, string>>): Promise<Pre
   fs.mkdirSync(path.join(scratch, 'eacces'), { mode: 0o755 });
   fs.writeFileSync(path.join(scratch, 'eacces', 'api.token'), 'secret\n', { mode: 0o600 });
   return { scratch, bin, python: paths.python3 ? realPython(paths.python3) : 'python3', java: paths.java ?? 'java', timings };
+}
+
+/** openssl's date form for `openssl ca -startdate/-enddate`: YYYYMMDDHHMMSSZ. */
+const certDate = (ms: number): string => new Date(ms).toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+
+/**
+ * The TLS scenarios' keys and certificates, by the probe tests' own CA helper (test/probe/_certs.ts), in
+ * `dir`: ca.pem (given to preflight as NODE_EXTRA_CA_CERTS, so a good certificate passes the probe);
+ * good (CN=diag-tls, IP:127.0.0.1, valid from yesterday for 30 days); expired (the same name, valid
+ * 2020-01-01T00:00:00Z .. 2020-02-01T00:00:00Z); wronghost (CN and DNS example.invalid, valid now).
+ */
+async function certificates(dir: string | null, timings: Record<string, number>): Promise<void> {
+  if (dir === null) return; // no openssl: its scenarios are skipped, with the reason
+  const t = performance.now();
+  const ca = new TestCa(path.join(dir, 'ca'));
+  const now = Date.now();
+  const root = ca.selfSigned('diag-corpus-ca', certDate(now - 86_400_000), certDate(now + 3650 * 86_400_000), { ca: true });
+  fs.writeFileSync(path.join(dir, 'ca.pem'), root.cert, { mode: 0o644 });
+  const leaves = {
+    good: { cn: 'diag-tls', san: 'IP:127.0.0.1', from: certDate(now - 86_400_000), to: certDate(now + 30 * 86_400_000) },
+    expired: { cn: 'diag-tls', san: 'IP:127.0.0.1', from: '20200101000000Z', to: '20200201000000Z' },
+    wronghost: { cn: 'example.invalid', san: 'DNS:example.invalid', from: certDate(now - 86_400_000), to: certDate(now + 30 * 86_400_000) },
+  };
+  for (const [name, leaf] of Object.entries(leaves)) {
+    const issued = ca.sign(root, leaf);
+    fs.writeFileSync(path.join(dir, `${name}.pem`), issued.cert, { mode: 0o644 });
+    fs.writeFileSync(path.join(dir, `${name}.key`), issued.key, { mode: 0o644 });
+  }
+  timings.certificates = Math.round(performance.now() - t);
 }
 
 /** Unit text with the run's paths filled in (the sandbox fills @NODE@ and @FLAKY@ itself). */

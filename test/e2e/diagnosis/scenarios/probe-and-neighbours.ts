@@ -11,7 +11,7 @@ const flaky = (port: number, service: string[] = []): string =>
 
 /**
  * An HTTPS service (tls.js) serving the good certificate, swapped for `cert` on /break (certificates:
- * programs/tls/make-certs.sh); the act proves that a verifying handshake now fails with `code`.
+ * certificates() in harness.ts, with test/probe/_certs.ts); the act proves that a verifying handshake now fails with `code`.
  */
 function tls(name: keyof typeof PORT, about: string, cert: string, code: string, want: Want): Scenario {
   const port = PORT[name];
