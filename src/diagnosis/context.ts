@@ -2,6 +2,7 @@
 // the service's own and which run they belong to, and the time windows that decide what is near the
 // failure and what belongs to an earlier incident.
 import type { SnapshotExit, SnapshotJournalLine } from '../incident/snapshot';
+import { parseJobLine, type JobLine } from '../systemd/records';
 import { unitSettings, type UnitSettings } from '../systemd/timespan';
 import { unitFrom, type UnitState } from '../systemd/unit';
 import type { Scope } from './evidence';
@@ -87,6 +88,11 @@ export function contextOf(input: DiagnosisInput): Ctx {
   };
 }
 
+/** One of systemd's job lines in a snapshot's journal, as records.ts reads it; null for any other line. */
+export function jobOf(l: SnapshotJournalLine): JobLine | null {
+  return parseJobLine({ message: l.message, ...(l.job ? { jobType: l.job.type } : {}), ...(l.job?.result !== undefined ? { jobResult: l.job.result } : {}) });
+}
+
 /** Where a time sits: near the failure, earlier in the window, or in the previous incident. */
 export function timeClass(ctx: Ctx, at: string | null): TimeClass {
   if (at === null) return 'near';
@@ -95,6 +101,3 @@ export function timeClass(ctx: Ctx, at: string | null): TimeClass {
   if (ctx.staleUntil !== null && t <= ctx.staleUntil) return 'stale';
   return t >= ctx.near.from && t <= ctx.near.to ? 'near' : 'earlier';
 }
-
-/** `03:21:23` of an ISO time (UTC, as every time in the snapshot). */
-export const hhmmss = (at: string): string => at.slice(11, 19);

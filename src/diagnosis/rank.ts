@@ -14,6 +14,7 @@
 //    dependency, the host), then specificity, then the time nearest the failure.
 import type { Finding, SnapshotError, Trigger } from '../incident/snapshot';
 import { CONFIDENCES, SCOPES, type Confidence, type Evidence, type Role } from './evidence';
+import { withoutTime } from '../util/time';
 import { timeClass, type Ctx, type TimeClass } from './context';
 
 const MAX_EVIDENCE = 8;
@@ -48,11 +49,6 @@ function confidenceOf(e: Evidence, time: TimeClass): Confidence {
   if (e.scope === 'host') c = 'possible';
   if (time === 'earlier') c = lower(c);
   return c;
-}
-
-/** A quoted line without the ISO time in front of it. */
-export function withoutTime(q: string): string {
-  return q.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z /, '');
 }
 
 /** Context kept per snapshot: a kernel log full of old OOM kills must not bury the rest. */

@@ -61,6 +61,11 @@ export interface CaptureOptions {
   journalUnit?: string;
   /** the first check's connection was refused: look at what listens on the health port */
   refused?: boolean;
+  /**
+   * false: only systemd's and the kernel's record (unit, dependencies, journal, kernel), no process scans
+   * or listeners; for reading an open incident's record again (default true)
+   */
+  scene?: boolean;
   now?: () => number;
 }
 
@@ -177,7 +182,7 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
     },
     (e: unknown) => fail('kernel')(e) ?? [],
   );
-  const processesP = topProcesses(opts.processes, now).catch(fail('processes'));
+  const processesP = opts.scene === false ? Promise.resolve(null) : topProcesses(opts.processes, now).catch(fail('processes'));
   if (!unitName) errors.push({ part: 'unit', reason: 'no unit configured for this service (add unit: NAME.service)' });
 
   // the units it needs are read once the unit says which they are (one more systemctl, only when it has any)
@@ -190,8 +195,9 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
     errors.push({ part: 'memory.events', reason: errorMessage(err) });
   }
   const where = healthAddress(opts.service.healthUrl);
-  const listening = opts.refused && where ? listeningAt(where, unit, opts.procRoot) : null;
-  const servicePid = !unitName && where ? portOwner(where, opts.procRoot) : null;
+  const scene = opts.scene !== false;
+  const listening = scene && opts.refused && where ? listeningAt(where, unit, opts.procRoot) : null;
+  const servicePid = scene && !unitName && where ? portOwner(where, opts.procRoot) : null;
   return {
     startedAt,
     finishedAt: now(),

@@ -3,6 +3,7 @@
 import type { HostSample } from '../sample/host';
 import { upgradeSnapshot, type Finding, type Snapshot, type SnapshotProcess } from './snapshot';
 import { clip } from '../util/text';
+import { hhmmss, withoutTime } from '../util/time';
 import { formatBytes, formatDuration } from '../util/units';
 
 export { formatBytes, formatDuration };
@@ -18,7 +19,6 @@ const ERROR_WORDS: Record<string, string> = {
   unit: 'unit failed',
 };
 
-const hhmmss = (at: string): string => at.slice(11, 19);
 const when = (at: string): string => `${at.slice(0, 10)} ${at.slice(11, 19)} UTC`;
 const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : `${Math.round(x)}%`);
 
@@ -63,10 +63,10 @@ const SCOPE_WORDS: Record<string, string> = {
 };
 const TRIGGER_WORDS: Record<string, string> = { health_check: 'health check failed', unit_restart: 'restarted by systemd', manual: 'manual snapshot' };
 
-/** A quoted evidence line without its leading ISO time, which the line already says as HH:MM:SS. */
+/** A quoted evidence line with its leading ISO time said as HH:MM:SS. */
 function quoted(q: string): string {
-  const m = /^(\d{4}-\d\d-\d\dT(\d\d:\d\d:\d\d)(?:\.\d+)?Z) (.*)$/.exec(q);
-  return m ? `${m[2]} ${m[3]}` : q;
+  const bare = withoutTime(q);
+  return bare === q ? q : `${hhmmss(q)} ${bare}`;
 }
 
 /** `[certain, this run]`, or nothing for a version 1 finding. */

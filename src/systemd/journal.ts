@@ -46,11 +46,6 @@ export interface JournalEntry {
   jobResult?: string;
   /** MESSAGE_ID= (128-bit id of a catalogued message: unit started, stopped, failed, coredump, ...) */
   messageId?: string;
-  /** ERRNO= that systemd attached to its own line ("Failed to execute ...: No such file or directory") */
-  errno?: number;
-  /** systemd-coredump's entry: the unit whose process dumped core, and the signal */
-  coredumpUnit?: string;
-  coredumpSignal?: number;
 }
 
 export interface JournalParse {
@@ -90,6 +85,16 @@ function int(v: unknown): number | undefined {
   const t = str(v);
   return t !== undefined && /^\d+$/.test(t) ? Number(t) : undefined;
 }
+
+/** Journal fields kept as they are, by the entry's name for them. */
+const TEXT_FIELDS: ReadonlyArray<readonly ['cursor' | 'identifier' | 'transport' | 'jobType' | 'jobResult' | 'messageId', string]> = [
+  ['cursor', '__CURSOR'],
+  ['identifier', 'SYSLOG_IDENTIFIER'],
+  ['transport', '_TRANSPORT'],
+  ['jobType', 'JOB_TYPE'],
+  ['jobResult', 'JOB_RESULT'],
+  ['messageId', 'MESSAGE_ID'],
+];
 
 /**
  * Parse `journalctl -o json` output. Lines that are not an entry are skipped and counted, never
@@ -139,24 +144,10 @@ export function parseJournalJson(text: string, opts: { maxMessageChars: number }
     if (unit !== undefined) e.unit = unit;
     const invocationId = aboutUnit !== undefined ? (str(f.INVOCATION_ID) ?? str(f._SYSTEMD_INVOCATION_ID)) : str(f._SYSTEMD_INVOCATION_ID);
     if (invocationId !== undefined) e.invocationId = invocationId;
-    const cursor = str(f.__CURSOR);
-    if (cursor !== undefined) e.cursor = cursor;
-    const identifier = str(f.SYSLOG_IDENTIFIER);
-    if (identifier !== undefined) e.identifier = identifier;
-    const transport = str(f._TRANSPORT);
-    if (transport !== undefined) e.transport = transport;
-    const jobType = str(f.JOB_TYPE);
-    if (jobType !== undefined) e.jobType = jobType;
-    const jobResult = str(f.JOB_RESULT);
-    if (jobResult !== undefined) e.jobResult = jobResult;
-    const messageId = str(f.MESSAGE_ID);
-    if (messageId !== undefined) e.messageId = messageId;
-    const errno = int(f.ERRNO);
-    if (errno !== undefined) e.errno = errno;
-    const coredumpUnit = str(f.COREDUMP_UNIT);
-    if (coredumpUnit !== undefined) e.coredumpUnit = coredumpUnit;
-    const coredumpSignal = int(f.COREDUMP_SIGNAL);
-    if (coredumpSignal !== undefined) e.coredumpSignal = coredumpSignal;
+    for (const [key, field] of TEXT_FIELDS) {
+      const v = str(f[field]);
+      if (v !== undefined) e[key] = v;
+    }
     entries.push(e);
   }
   return result;

@@ -5,12 +5,12 @@
 // proof, not suggestion. Formats: fixtures/systemd/ (systemd 252, captured in the sandbox).
 import type { SnapshotJournalLine } from '../../incident/snapshot';
 import { parseMainProcessExit } from '../../systemd/exit';
-import { isStartLimitLine, parseJobLine } from '../../systemd/records';
+import { isStartLimitLine } from '../../systemd/records';
 import { parseCoredump, parseSpawnFailure, parseTimeoutLine, setupStatusWords } from '../../systemd/records-failures';
 import { formatTimespan } from '../../systemd/timespan';
 import { clip } from '../../util/text';
 import { parseRestartScheduled } from '../../systemd/exit';
-import { timeClass, type Ctx } from '../context';
+import { jobOf, timeClass, type Ctx } from '../context';
 import { ENDINGS, SYMPTOMS, type Evidence } from '../evidence';
 import { journalQuote, propsQuote } from './quote';
 
@@ -161,7 +161,7 @@ function dependencies(ctx: Ctx, lines: readonly SnapshotJournalLine[]): Evidence
   const deps = ctx.input.dependencies ?? [];
   const failed = deps.filter((d) => d.active_state === 'failed' || (d.active_state === 'inactive' && d.result !== undefined && d.result !== 'success'));
   const depLine = [...lines].reverse().find((l) => {
-    const j = parseJobLine({ message: l.message, ...(l.job ? { jobType: l.job.type } : {}), ...(l.job?.result !== undefined ? { jobResult: l.job.result } : {}) });
+    const j = jobOf(l);
     return j?.type === 'start' && j.result === 'dependency' && timeClass(ctx, l.at) === 'near';
   });
   const out: Evidence[] = [];

@@ -7,19 +7,17 @@
 // automatic restart (Restart=) begins no stop (the unit is already dead) and follows "Scheduled restart
 // job" (fixtures/systemd/requested-*, start-limit-hit).
 import type { SnapshotJournalLine } from '../../incident/snapshot';
-import { parseJobLine, type JobLine } from '../../systemd/records';
 import { formatTimespan } from '../../systemd/timespan';
-import { hhmmss, timeClass, type Ctx } from '../context';
-import type { Evidence } from '../evidence';
+import { hhmmss } from '../../util/time';
+import { jobOf, timeClass, type Ctx } from '../context';
+import { SYMPTOMS, type Evidence } from '../evidence';
 import { journalQuote, propsQuote } from './quote';
 
-/** What a requested stop or restart explains: the unit down, the check refused, the process's end. */
-const REQUESTED_EXPLAINS = ['not_running', 'connection_refused', 'reset', 'http_status', 'timeout', 'exit_status', 'signal', 'hung', 'stop_timeout'];
-
-/** One of systemd's job lines as records.ts reads it: its type, and whether it begins or ends the job. */
-function job(l: SnapshotJournalLine): JobLine | null {
-  return parseJobLine({ message: l.message, ...(l.job ? { jobType: l.job.type } : {}), ...(l.job?.result !== undefined ? { jobResult: l.job.result } : {}) });
-}
+/**
+ * What a requested stop or restart explains: the unit down, the check refused, the process's end by the
+ * stop (never a crash, a core dump or a loop: those are said on their own).
+ */
+const REQUESTED_EXPLAINS: readonly string[] = [...SYMPTOMS, 'not_running', 'exit_status', 'signal', 'stop_timeout'];
 
 /** The start timeout in words ("90s"), from TimeoutStartUSec; null when unlimited or unknown. */
 function startTimeout(ctx: Ctx): string | null {
@@ -33,7 +31,7 @@ export function requestedRule(ctx: Ctx): Evidence[] {
   // (a start begun alone is not said to be anyone's request: a timer, a socket or a dependency starts units too)
   let last: { line: SnapshotJournalLine; type: 'stop' | 'restart' } | undefined;
   for (const l of ctx.manager) {
-    const j = job(l);
+    const j = jobOf(l);
     // an automatic restart (Restart=) begins no stop: a begin line is always somebody's (or a BindsTo='s)
     if (j === null || timeClass(ctx, l.at) !== 'near') continue;
     if (j.phase === 'begin' && j.type === 'stop') last = { line: l, type: 'stop' };

@@ -1,0 +1,246 @@
+// What the daemon writes about an incident, in the service's queue: the capture, the commit (the
+// snapshot built and saved), a restart joining an open incident (its diagnosis taken again when the
+// unit gives up), the recovery, notifications and their outcomes, and .state.json.
+import path from 'node:path';
+import type { Config } from '../config/config';
+import { buildSnapshot, rediagnose, type BuildInput } from '../incident/build';
+import { captureContext, mergeContexts, readUnit, refreshJournal, storedContext, type CaptureOptions, type CapturedContext } from '../incident/capture';
+import { SNAPSHOT_SCHEMA, iso, type Snapshot, type SnapshotError } from '../incident/snapshot';
+import type { SnapshotStore } from '../incident/store';
+import type { HostSample, HostSampler } from '../sample/host';
+import type { ProcessTable } from '../sample/procs';
+import { errorMessage } from '../util/errors';
+import type { Logger } from './log';
+import type { Effect } from './monitor';
+import { applyOutcome, type Notifier, type NotifyEvent } from './notify';
+import { commandTimeoutMs, enqueue, persistedState, type PersistedState, type ServiceRuntime } from './runtime';
+import type { RestartEvent, UnitWatcher } from './units';
+
+/** NRestarts remembered per service across incidents (restart-loop finding). */
+const RESTART_HISTORY = 10;
+/** A held capture older than this at commit gets the unit's journal read again and merged. */
+const STALE_CAPTURE_MS = 1000;
+/** An open incident's diagnosis is taken again on a unit restart at most this often (and always when the unit gives up). */
+const JOIN_REFRESH_MS = 10_000;
+
+export interface IncidentsOptions {
+  config: Config;
+  store: SnapshotStore;
+  sampler: HostSampler;
+  processes: ProcessTable;
+  services: readonly ServiceRuntime[];
+  units: UnitWatcher | null;
+  log: Logger;
+  now: () => number;
+  procRoot?: string;
+  notifier?: Notifier;
+  events: {
+    onIncident?: (snapshot: Snapshot, path: string) => void;
+    onRecovery?: (snapshot: Snapshot, path: string) => void;
+  };
+}
+
+export class Incidents {
+  lastCaptureDurationMs: number | null = null;
+  private persisting: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: IncidentsOptions) {}
+
+  /** Settles once every .state.json write queued so far is done. */
+  get persisted(): Promise<void> {
+    return this.persisting;
+  }
+
+  /** `invocation`: only that run's journal (default: the dead run of the restart that opened the suspicion). */
+  private captureOptions(rt: ServiceRuntime, firstFailureAt: number, refused = false, invocation = rt.restart?.deadInvocationId ?? undefined): CaptureOptions {
+    const journalUnit = rt.cfg.unit ? this.o.units?.canonical(rt.cfg.unit) : undefined;
+    return {
+      service: rt.cfg,
+      since: new Date(firstFailureAt - this.windowMs()),
+      journalLines: this.o.config.journalLines,
+      timeoutMs: commandTimeoutMs(rt.cfg.timeoutSeconds),
+      processes: this.o.processes,
+      // after a restart the log worth keeping is the dead run's, not the new run's first lines
+      ...(invocation ? { invocationId: invocation } : {}),
+      ...(journalUnit ? { journalUnit } : {}),
+      refused,
+      ...(this.o.procRoot ? { procRoot: this.o.procRoot } : {}),
+      now: this.o.now,
+    };
+  }
+
+  capture(rt: ServiceRuntime, firstFailureAt: number, refused = false, invocation = rt.restart?.deadInvocationId ?? undefined): Promise<CapturedContext> {
+    return captureContext(this.captureOptions(rt, firstFailureAt, refused, invocation));
+  }
+
+  /** The journal/kernel window: as far back as the host ring reaches, at least a minute. */
+  private windowMs(): number {
+    return Math.max(60_000, this.o.config.bufferSamples * this.o.config.sampleSeconds * 1000);
+  }
+
+  async commit(
+    rt: ServiceRuntime,
+    e: Extract<Effect, { kind: 'commit' }>,
+    held: Promise<CapturedContext> | null,
+    failureSample: Promise<HostSample | null> | null,
+    error: SnapshotError | null,
+    restart: RestartEvent | null,
+  ): Promise<void> {
+    const cfg = rt.cfg;
+    let context = (await held) ?? (await this.capture(rt, e.firstFailureAt));
+    // a capture held through a requested restart (or a slow confirmation) is older than what systemd did
+    // since: its journal and kernel lines are read again and added (the first capture's processes stay)
+    if (this.o.now() - context.finishedAt > STALE_CAPTURE_MS) {
+      context = await refreshJournal(context, this.captureOptions(rt, e.firstFailureAt, false, restart?.deadInvocationId ?? undefined));
+    }
+    // the unit's state is cheap to re-read and tells what systemd did since the first failure
+    const unitNow = cfg.unit ? (await readUnit(cfg.unit, commandTimeoutMs(cfg.timeoutSeconds))).unit : null;
+    const id = this.o.store.newId(cfg.name, new Date(e.firstFailureAt));
+    const snapshot = buildSnapshot({
+      ...this.buildArgs(rt),
+      id,
+      trigger: e.trigger,
+      firstFailureAt: e.firstFailureAt,
+      confirmedAt: e.confirmedAt,
+      consecutiveFailures: e.consecutiveFailures,
+      error,
+      context,
+      unitNow,
+      failureSample: failureSample ? await failureSample : null,
+      restartExit: restart?.exit ?? null,
+      deadInvocation: restart?.deadInvocationId ?? null,
+    });
+    const nRestarts = unitNow?.nRestarts ?? context.unit?.nRestarts;
+    if (nRestarts !== undefined) {
+      rt.restartHistory = [...rt.restartHistory, { at: snapshot.transition.first_failure_at, nRestarts }].slice(-RESTART_HISTORY);
+    }
+    rt.restart = null;
+    this.o.notifier?.markPending('down', snapshot);
+    const file = await this.o.store.save(snapshot);
+    this.lastCaptureDurationMs = context.finishedAt - context.startedAt;
+    rt.incidentsTotal[snapshot.trigger]++;
+    rt.openIncident = { id: snapshot.id, firstFailureAt: e.firstFailureAt };
+    rt.lastIncident = { firstFailureAt: snapshot.transition.first_failure_at, recoveredAt: null };
+    await this.persist();
+    const what = error?.message ?? (restart ? `${restart.unit} restarted` : 'failed');
+    this.o.log.error(`${cfg.name}: DOWN (${what}); ${snapshot.probable_cause}; snapshot ${file}`);
+    this.o.events.onIncident?.(snapshot, file);
+    this.notify(rt, 'down', snapshot);
+  }
+
+  /**
+   * A unit restart during an open incident: noted in that incident's snapshot, no new one. Its diagnosis
+   * is taken again from a fresh read of the unit's journal when the unit has given up (entered failed: a
+   * crash loop systemd stopped restarting), and at most every JOIN_REFRESH_MS otherwise, so the file says
+   * what the episode turned out to be, not only how it began.
+   */
+  async join(rt: ServiceRuntime, restart: RestartEvent): Promise<void> {
+    const id = rt.openIncident?.id;
+    if (!id) return;
+    const gaveUp = restart.reason.startsWith('entered failed') || restart.reason.startsWith('gave up');
+    const due = gaveUp || this.o.now() - rt.refreshedAt >= JOIN_REFRESH_MS;
+    let fresh: CapturedContext | null = null;
+    if (due) {
+      rt.refreshedAt = this.o.now();
+      // the scene (processes, listeners) stays the first capture's: only systemd's record is read again
+      fresh = await captureContext({ ...this.captureOptions(rt, rt.openIncident?.firstFailureAt ?? restart.at, false, undefined), scene: false });
+    }
+    const done = await this.update(rt, id, (snapshot) => {
+      if (fresh && snapshot.schema === SNAPSHOT_SCHEMA) {
+        rediagnose(snapshot, {
+          ...this.buildArgs(rt),
+          context: mergeContexts(storedContext(snapshot), fresh),
+          unitNow: fresh.unit,
+          // the latest run's end: the restart's own, else the journal's last (deadRunExit)
+          restartExit: restart.exit,
+          deadInvocation: restart.deadInvocationId,
+        });
+        return true;
+      }
+      if (snapshot.exit !== null || !restart.exit) return false;
+      snapshot.exit = restart.exit;
+      return true;
+    });
+    this.o.log.info(`${rt.cfg.name}: ${restart.unit} restart joined incident ${id}${done && fresh ? `; now: ${done.snapshot.probable_cause}` : ''}`);
+  }
+
+  /** What every build of this service's snapshot shares: its rings, history and settings. */
+  private buildArgs(rt: ServiceRuntime): Pick<BuildInput, 'service' | 'hostSamples' | 'probeSamples' | 'unitSamples' | 'previousRestarts' | 'previous' | 'journalLines'> {
+    const unitSamples = rt.unitRing?.samples();
+    return {
+      service: rt.cfg,
+      hostSamples: this.o.sampler.window(),
+      probeSamples: rt.probes.samples(),
+      ...(unitSamples ? { unitSamples } : {}),
+      previousRestarts: rt.restartHistory,
+      previous: rt.lastIncident,
+      journalLines: this.o.config.journalLines,
+    };
+  }
+
+  /**
+   * Read a stored snapshot, let `change` edit it, and rewrite it atomically when it says it changed.
+   * Runs inside the service's work queue, so two updates of one file never interleave. Null when the
+   * snapshot is gone.
+   */
+  private async update(
+    rt: ServiceRuntime,
+    id: string,
+    change: (s: Snapshot) => boolean,
+  ): Promise<{ snapshot: Snapshot; file: string } | null> {
+    const found = await this.o.store.read(rt.cfg.name, id);
+    if (!found) return null;
+    const snapshot = JSON.parse(found.text) as Snapshot;
+    const file = change(snapshot) ? await this.o.store.rewrite(snapshot) : found.entry.path;
+    return { snapshot, file };
+  }
+
+  async recover(rt: ServiceRuntime, at: number, downtimeMs: number): Promise<void> {
+    const cfg = rt.cfg;
+    const id = rt.openIncident?.id ?? null;
+    rt.openIncident = null;
+    if (rt.lastIncident) rt.lastIncident = { ...rt.lastIncident, recoveredAt: iso(at) };
+    await this.persist();
+    const seconds = Math.round(downtimeMs / 1000);
+    if (!id) {
+      this.o.log.info(`${cfg.name}: recovered after ${seconds}s`);
+      return;
+    }
+    const done = await this.update(rt, id, (snapshot) => {
+      snapshot.recovery = {
+        at: iso(at),
+        downtime_seconds: Math.round(downtimeMs / 100) / 10,
+        samples: this.o.sampler.window(Date.parse(snapshot.transition.first_failure_at)),
+      };
+      this.o.notifier?.markPending('recovered', snapshot);
+      return true;
+    });
+    if (!done) {
+      this.o.log.warn(`${cfg.name}: recovered after ${seconds}s, but snapshot ${id} is gone; recovery not recorded`);
+      return;
+    }
+    this.o.log.info(`${cfg.name}: recovered after ${seconds}s; ${path.basename(done.file)} updated`);
+    this.o.events.onRecovery?.(done.snapshot, done.file);
+    this.notify(rt, 'recovered', done.snapshot);
+  }
+
+  // --- notifications: queued once the snapshot is durable; the outcome is written back through this
+  // service's work queue, so it never races the recovery rewrite.
+  private notify(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot): void {
+    this.o.notifier?.notify(event, snapshot, (outcome) =>
+      // retention may have removed it first: then there is nothing to record the outcome in
+      enqueue(rt, () => this.update(rt, snapshot.id, (current) => applyOutcome(current, event, outcome)).then(() => undefined), this.o.log),
+    );
+  }
+
+  /**
+   * Write .state.json. Writes from several services' queues go one after another, each with the state
+   * as it is when it runs, so an older state can never be renamed in last.
+   */
+  persist(): Promise<void> {
+    this.persisting = this.persisting
+      .then(() => this.o.store.saveState<PersistedState>(persistedState(this.o.services)))
+      .catch((err: unknown) => this.o.log.error(`state not saved: ${errorMessage(err)}`));
+    return this.persisting;
+  }
+}

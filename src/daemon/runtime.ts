@@ -1,0 +1,135 @@
+// One service's runtime state in the daemon: its config, state machine, rings, the capture held at the
+// first failure, the incident it has open, and the queue its effects run in (one after another, so a
+// recovery waits for its commit). Also what of it survives a restart of preflight (.state.json).
+import type { Config, ServiceConfig } from '../config/config';
+import type { CapturedContext } from '../incident/capture';
+import type { SnapshotError, Trigger } from '../incident/snapshot';
+import type { ProbeResult, ProbeSpec } from '../probe/http';
+import type { HostSample } from '../sample/host';
+import { errorMessage } from '../util/errors';
+import type { Logger } from './log';
+import { HEALTHY, type MonitorPolicy, type MonitorState } from './monitor';
+import type { Requested } from './requested';
+import { ProbeRing, UnitRing } from './service-rings';
+import type { RestartEvent } from './units';
+
+/** Deadline for journalctl/systemctl: the check's own timeout, at least 2 s (a busy host is slow to fork). */
+export const commandTimeoutMs = (timeoutSeconds: number): number => Math.max(2000, timeoutSeconds * 1000);
+/** systemd's DefaultTimeoutStartSec= and DefaultTimeoutStopSec=, until a poll says the unit's own. */
+export const DEFAULT_UNIT_TIMEOUT_MS = 90_000;
+
+export interface ServiceRuntime {
+  cfg: ServiceConfig;
+  /** fixed per service: built once, not per check */
+  probeSpec: ProbeSpec;
+  policy: MonitorPolicy;
+  state: MonitorState;
+  probes: ProbeRing;
+  timer: NodeJS.Timeout | null;
+  /** the context taken at the first failure, held until commit or discard */
+  held: Promise<CapturedContext> | null;
+  /** the host sample taken at the first failure */
+  failureSample: Promise<HostSample | null> | null;
+  firstError: SnapshotError | null;
+  /** the unit restart that opened or joined the current suspicion, if any */
+  restart: RestartEvent | null;
+  /** a restart or start someone asked for, under way: failures are not confirmed before `until` */
+  requested: Requested | null;
+  /** the unit's stop and start timeouts (ms), from its last poll: how long a requested restart may take */
+  unitTimeouts: { stopMs: number; startMs: number };
+  /** when the open incident's diagnosis was last taken again (join) */
+  refreshedAt: number;
+  /** MemoryCurrent/TasksCurrent/NRestarts per systemctl poll; null without a unit */
+  unitRing: UnitRing | null;
+  restartHistory: { at: string; nRestarts: number }[];
+  /** effects run in order per service */
+  work: Promise<void>;
+  checking: Promise<void> | null;
+  lastProbe: ProbeResult | null;
+  /** the committed, not yet recovered incident (persisted so a restart does not report it twice) */
+  openIncident: { id: string; firstFailureAt: number } | null;
+  /** the newest incident and its recovery: what happened up to then is never a later incident's cause */
+  lastIncident: { firstFailureAt: string; recoveredAt: string | null } | null;
+  incidentsTotal: Record<Trigger, number>;
+  unitRestartsTotal: number;
+}
+
+export function newRuntime(cfg: ServiceConfig, config: Config): ServiceRuntime {
+  return {
+      cfg,
+      probeSpec: {
+        url: cfg.healthUrl,
+        timeoutMs: cfg.timeoutSeconds * 1000,
+        expectStatus: cfg.expectStatus,
+        ...(cfg.expectBody !== undefined ? { expectBody: cfg.expectBody } : {}),
+      },
+      policy: {
+        failureThreshold: config.failureThreshold,
+        intervalMs: cfg.intervalSeconds * 1000,
+        confirmIntervalMs: config.confirmIntervalSeconds * 1000,
+      },
+      state: HEALTHY,
+      probes: new ProbeRing(cfg.bufferSamples),
+      timer: null,
+      held: null,
+      failureSample: null,
+      firstError: null,
+      restart: null,
+      requested: null,
+      unitTimeouts: { stopMs: DEFAULT_UNIT_TIMEOUT_MS, startMs: DEFAULT_UNIT_TIMEOUT_MS },
+      refreshedAt: 0,
+      unitRing: cfg.unit ? new UnitRing(cfg.bufferSamples) : null,
+      restartHistory: [],
+      work: Promise.resolve(),
+      checking: null,
+      lastProbe: null,
+      openIncident: null,
+      lastIncident: null,
+      incidentsTotal: { health_check: 0, unit_restart: 0, manual: 0 },
+      unitRestartsTotal: 0,
+    };
+}
+
+/** Run `job` after the service's earlier effects; a failure is logged and does not stop the queue. */
+export function enqueue(rt: ServiceRuntime, job: () => Promise<void>, log: Logger): void {
+  rt.work = rt.work.then(job).catch((err: unknown) => log.error(`${rt.cfg.name}: ${errorMessage(err)}`));
+}
+
+/** Persisted in <snapshot_dir>/.state.json: enough to not re-report an open incident after a restart. */
+export interface PersistedState {
+  version: 1;
+  services: Record<string, { incidentId: string; firstFailureAt: number; consecutiveFailures: number }>;
+  /** NRestarts seen at each service's recent incidents */
+  restarts?: Record<string, { at: string; nRestarts: number }[]>;
+  /** each service's newest incident and when it recovered */
+  last?: Record<string, { firstFailureAt: string; recoveredAt: string | null }>;
+}
+
+/** What of the services goes into .state.json. */
+export function persistedState(services: readonly ServiceRuntime[]): PersistedState {
+  const out: Required<PersistedState> = { version: 1, services: {}, restarts: {}, last: {} };
+  for (const rt of services) {
+    if (rt.restartHistory.length > 0) out.restarts[rt.cfg.name] = rt.restartHistory;
+    if (rt.lastIncident) out.last[rt.cfg.name] = rt.lastIncident;
+    if (rt.openIncident) {
+      out.services[rt.cfg.name] = {
+        incidentId: rt.openIncident.id,
+        firstFailureAt: rt.openIncident.firstFailureAt,
+        consecutiveFailures: rt.state.consecutiveFailures,
+      };
+    }
+  }
+  return out;
+}
+
+/** A service as .state.json left it: its open incident (so it is not reported twice), its history. */
+export function restoreRuntime(rt: ServiceRuntime, state: PersistedState | null, log: Logger): void {
+  const open = state?.version === 1 ? state.services[rt.cfg.name] : undefined;
+  if (open) {
+    rt.state = { health: 'unhealthy', consecutiveFailures: open.consecutiveFailures, firstFailureAt: open.firstFailureAt };
+    rt.openIncident = { id: open.incidentId, firstFailureAt: open.firstFailureAt };
+    log.info(`${rt.cfg.name}: incident ${open.incidentId} still open from before the restart`);
+  }
+  rt.restartHistory = state?.restarts?.[rt.cfg.name] ?? [];
+  rt.lastIncident = state?.last?.[rt.cfg.name] ?? null;
+}
