@@ -28,8 +28,6 @@ export interface Diagnosis {
   lastWords: SnapshotJournalLine[];
   /** the run the diagnosis is about: the dead one of a restart, else the running (or last) one */
   invocation: string | null;
-  /** every piece of evidence the rules returned, for tests and for `--explain` style debugging */
-  evidence: Evidence[];
 }
 
 export function diagnose(input: DiagnosisInput): Diagnosis {
@@ -49,7 +47,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     ...probeRule(ctx),
   ];
   const ranking = rank(ctx, evidence);
-  return { findings: ranking.findings, context: ranking.context, probableCause: ranking.probableCause, lastWords, invocation: ctx.invocation, evidence };
+  return { findings: ranking.findings, context: ranking.context, probableCause: ranking.probableCause, lastWords, invocation: ctx.invocation };
 }
 
 /** What the last run died of, in its own words: its nearest named cause, else its last telling line. */
