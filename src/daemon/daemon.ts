@@ -259,9 +259,9 @@ export class Daemon {
     for (const rt of this.services) {
       if (rt.cfg.unit !== e.unit) continue;
       // systemd giving up is no restart of its own, but the end of a crash loop the incident must say
-      const gaveUp = e.reason.startsWith('gave up');
-      if (!gaveUp) rt.unitRestartsTotal++;
-      this.log.warn(`${rt.cfg.name}: ${e.unit} ${gaveUp ? 'will not be restarted' : e.exit ? 'exited' : 'restarted'} (${e.reason})`);
+      const limit = e.gaveUp === 'start-limit';
+      if (!limit) rt.unitRestartsTotal++;
+      this.log.warn(`${rt.cfg.name}: ${e.unit} ${limit ? 'will not be restarted' : e.exit ? 'exited' : 'restarted'} (${e.reason})`);
       // the restart that opens (or confirms) an incident is kept for its commit; one that joins an open
       // incident travels with its join effect and is not kept, so it cannot leak into a later incident
       if (rt.state.health !== 'unhealthy') rt.restart = e;

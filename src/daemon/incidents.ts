@@ -137,8 +137,7 @@ export class Incidents {
   async join(rt: ServiceRuntime, restart: RestartEvent): Promise<void> {
     const id = rt.openIncident?.id;
     if (!id) return;
-    const gaveUp = restart.reason.startsWith('entered failed') || restart.reason.startsWith('gave up');
-    const due = gaveUp || this.o.now() - rt.refreshedAt >= JOIN_REFRESH_MS;
+    const due = restart.gaveUp !== undefined || this.o.now() - rt.refreshedAt >= JOIN_REFRESH_MS;
     let fresh: CapturedContext | null = null;
     if (due) {
       rt.refreshedAt = this.o.now();

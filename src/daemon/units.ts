@@ -29,6 +29,11 @@ export interface RestartEvent {
   exit: SnapshotExit | null;
   /** one line for the log: what was seen */
   reason: string;
+  /**
+   * systemd will not restart it (the unit entered failed, or hit its start limit): the end of the
+   * episode's story, which the open incident reads again. `start-limit` is no restart of its own.
+   */
+  gaveUp?: 'failed' | 'start-limit';
   nRestarts: number | null;
 }
 
@@ -73,12 +78,16 @@ const AUTOMATIC_MS = 2000;
  * What changed between two polls of one unit that means its run ended badly, or null. A manual
  * `systemctl restart` (new invocation, NRestarts unchanged, never failed) is not an incident.
  */
-export function restartFromPoll(prev: UnitState, cur: UnitState): { deadInvocationId: string | null; reason: string } | null {
+export function restartFromPoll(prev: UnitState, cur: UnitState): Pick<RestartEvent, 'deadInvocationId' | 'reason' | 'gaveUp'> | null {
   const restarts = (cur.nRestarts ?? 0) - (prev.nRestarts ?? 0);
   const newRun = prev.invocationId !== undefined && cur.invocationId !== undefined && cur.invocationId !== prev.invocationId;
   // a unit that failed for good (a crash loop systemd gave up on) says so first, whatever the counter did
   if (cur.activeState === 'failed' && prev.activeState !== 'failed' && restarts > 0) {
-    return { deadInvocationId: newRun ? (prev.invocationId ?? null) : (cur.invocationId ?? null), reason: `entered failed (result ${cur.result ?? '?'}) after NRestarts ${prev.nRestarts ?? 0} -> ${cur.nRestarts}` };
+    return {
+      deadInvocationId: newRun ? (prev.invocationId ?? null) : (cur.invocationId ?? null),
+      reason: `entered failed (result ${cur.result ?? '?'}) after NRestarts ${prev.nRestarts ?? 0} -> ${cur.nRestarts}`,
+      gaveUp: 'failed',
+    };
   }
   if (restarts > 0) {
     return {
@@ -90,7 +99,7 @@ export function restartFromPoll(prev: UnitState, cur: UnitState): { deadInvocati
     return { deadInvocationId: cur.invocationId ?? null, reason: `${cur.activeState}/auto-restart (result ${cur.result ?? '?'})` };
   }
   if (cur.activeState === 'failed' && prev.activeState !== 'failed') {
-    return { deadInvocationId: cur.invocationId ?? null, reason: `entered failed (result ${cur.result ?? '?'})` };
+    return { deadInvocationId: cur.invocationId ?? null, reason: `entered failed (result ${cur.result ?? '?'})`, gaveUp: 'failed' };
   }
   return null;
 }
@@ -222,7 +231,7 @@ export class UnitWatcher {
   private onEntry(unit: string, e: JournalEntry, at: number): void {
     // "Start request repeated too quickly.": systemd gave up restarting it; the open incident looks again
     if (isStartLimitLine(e.message)) {
-      this.o.onRestart({ unit, at, deadInvocationId: null, exit: null, reason: `gave up: ${e.message}`, nRestarts: null });
+      this.o.onRestart({ unit, at, deadInvocationId: null, exit: null, reason: e.message, nRestarts: null, gaveUp: 'start-limit' });
       return;
     }
     const job = parseJobLine(e);
