@@ -23,7 +23,7 @@ const COMMANDS: Command[] = [
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'show help' },
-  config: { type: 'string', valueName: 'FILE', description: 'config file (else $PREFLIGHT_CONFIG, ./preflight.yaml, /etc/preflight.yaml)' },
+  config: { type: 'string', valueName: 'FILE', description: 'config file (else $PREFLIGHT_CONFIG, /etc/preflight.yaml, ./preflight.yaml if no /etc one)' },
 };
 
 function optionLines(options: Record<string, OptionSpec>): string[] {

@@ -1,15 +1,20 @@
 // last, list, show: read the snapshot store the config names.
 import { existsSync } from 'node:fs';
-import { loadConfig } from '../config/config';
+import { describeConfigSource, locateConfig, readConfigFile } from '../config/find';
 import { renderSnapshot } from '../incident/render';
 import type { Snapshot, SnapshotNotification } from '../incident/snapshot';
 import { SNAPSHOT_ID_RE, SnapshotStore, type SnapshotEntry } from '../incident/store';
 import { EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, type Command, type CommandContext } from './command';
 import { clip } from '../util/text';
 
-function openStore(ctx: CommandContext): SnapshotStore {
-  const config = loadConfig(ctx.values.config as string | undefined, ctx.env);
-  return new SnapshotStore({ dir: config.snapshotDir, retention: config.retention, warn: (m) => ctx.io.err(`preflight: warning: ${m}`) });
+/** The store, and where its folder came from: "in DIR (snapshot_dir of FILE ...)" for not-found errors. */
+function openStore(ctx: CommandContext): { store: SnapshotStore; where: string } {
+  const found = locateConfig(ctx.values.config as string | undefined, ctx.env);
+  const config = readConfigFile(found.file, ctx.env);
+  const store = new SnapshotStore({ dir: config.snapshotDir, retention: config.retention, warn: (m) => ctx.io.err(`preflight: warning: ${m}`) });
+  // a checkout holds the example as ./preflight.yaml: say which file chose the folder, so reading the
+  // wrong config is seen in the error rather than taken for "no failures"
+  return { store, where: `in ${store.dir} (snapshot_dir of ${describeConfigSource(found)})` };
 }
 
 function print(ctx: CommandContext, found: { entry: SnapshotEntry; text: string }): number {
@@ -41,10 +46,10 @@ export const lastCommand: Command = {
   positionals: [1, 1],
   async run(ctx) {
     const service = ctx.positionals[0]!;
-    const store = openStore(ctx);
+    const { store, where } = openStore(ctx);
     const found = await store.last(service);
     if (!found) {
-      ctx.io.err(`preflight: no snapshot for '${service}' in ${store.dir}`);
+      ctx.io.err(`preflight: no snapshot for '${service}' ${where}`);
       return EXIT_NOT_FOUND;
     }
     return print(ctx, found);
@@ -58,7 +63,7 @@ export const listCommand: Command = {
   options: json,
   positionals: [0, 1],
   async run(ctx) {
-    const store = openStore(ctx);
+    const { store, where } = openStore(ctx);
     const entries = await store.list(ctx.positionals[0]);
     if (ctx.values.json === true) {
       ctx.io.out(
@@ -71,7 +76,7 @@ export const listCommand: Command = {
       return entries.length > 0 ? EXIT_OK : EXIT_NOT_FOUND;
     }
     if (entries.length === 0) {
-      ctx.io.err(`preflight: no snapshots${ctx.positionals[0] ? ` for '${ctx.positionals[0]}'` : ''} in ${store.dir}`);
+      ctx.io.err(`preflight: no snapshots${ctx.positionals[0] ? ` for '${ctx.positionals[0]}'` : ''} ${where}`);
       return EXIT_NOT_FOUND;
     }
     const rows = entries.map((e) => [e.at.slice(0, 19).replace('T', ' '), e.service, e.trigger, e.id, notifiedText(e.notification ?? null), e.probableCause || e.summary]);
@@ -96,18 +101,18 @@ export const showCommand: Command = {
       const store = new SnapshotStore({ dir: '.', retention: 1, warn: (m) => ctx.io.err(`preflight: warning: ${m}`) });
       return print(ctx, await store.readPath(arg));
     }
-    const store = openStore(ctx);
+    const { store, where } = openStore(ctx);
     if (byServiceId) {
       const found = await store.read(named[1]!, named[2]!);
       if (!found) {
-        ctx.io.err(`preflight: no snapshot ${named[2]} of '${named[1]}' in ${store.dir}`);
+        ctx.io.err(`preflight: no snapshot ${named[2]} of '${named[1]}' ${where}`);
         return EXIT_NOT_FOUND;
       }
       return print(ctx, found);
     }
     const found = await store.find(arg);
     if (found.length === 0) {
-      ctx.io.err(`preflight: no snapshot with id ${arg} in ${store.dir}`);
+      ctx.io.err(`preflight: no snapshot with id ${arg} ${where}`);
       return EXIT_NOT_FOUND;
     }
     if (found.length > 1) {

@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
-import { formatConfig, loadConfig } from '../config/config';
+import { formatConfig } from '../config/config';
+import { describeConfigSource, locateConfig, readConfigFile } from '../config/find';
 import { Daemon } from '../daemon/daemon';
 import { Logger } from '../daemon/log';
 import { Notifier } from '../daemon/notify';
@@ -26,7 +27,8 @@ export const startCommand: Command = {
     // memory than it saves time. bench/rss.ts at 100 services: +11 MiB over an idle node without it,
     // +20 with it, for the same CPU. Set before any of the daemon's code has run hot.
     setFlagsFromString('--no-opt');
-    const config = loadConfig(values.config as string | undefined, env);
+    const found = locateConfig(values.config as string | undefined, env);
+    const config = readConfigFile(found.file, env);
     const exposed = listenProblem(config);
     if (exposed) throw new ConfigError({ file: config.file ?? 'config' }, exposed.reason, exposed.hint);
     if (values.check === true) {
@@ -51,7 +53,7 @@ export const startCommand: Command = {
       throw err;
     }
     log.info(
-      `preflight ${VERSION} watching ${config.services.length} service(s): ${config.services.map((s) => s.name).join(', ')}; snapshots in ${config.snapshotDir}`,
+      `preflight ${VERSION} watching ${config.services.length} service(s): ${config.services.map((s) => s.name).join(', ')}; snapshots in ${config.snapshotDir}; config ${describeConfigSource(found)}`,
     );
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();

@@ -19,7 +19,8 @@
 //   doubled (specifiers are expanded in ExecStart, and so are $VARIABLES).
 import { statSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { findConfigFile, loadConfig, type Config } from '../config/config';
+import type { Config } from '../config/config';
+import { findConfigFile, loadConfig } from '../config/find';
 import { ConfigError, UsageError, errnoCode } from '../util/errors';
 import { VERSION } from '../version';
 import { EXIT_OK, type Command } from './command';

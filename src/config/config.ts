@@ -1,5 +1,5 @@
-// preflight.yaml: the schema, its defaults and validation, where the file is looked for, and the
-// effective config printed back. Every error points at the line and column of the value at fault
+// preflight.yaml: the schema, its defaults and validation, and the effective config printed back
+// (find.ts says which file is read). Every error points at the line and column of the value at fault
 // and says what to write instead; unknown keys get a "did you mean" from edit distance.
 //
 // Decisions:
@@ -11,7 +11,6 @@
 //   journal_lines <= 100000, failure_threshold <= 1000.
 // - String settings take the text as written: `api_token: 1234` is the string "1234".
 // - listen port 0 is allowed (the OS picks one; tests use it); public_url is then not derived.
-import { statSync, readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { ConfigError, errnoCode, isErrno, quote } from '../util/errors';
@@ -74,8 +73,6 @@ const DEFAULT_EXPECT_STATUS: StatusRange[] = [{ min: 200, max: 399 }];
 const FORMATS = ['json', 'ntfy', 'slack', 'discord'] as const;
 const MAX_SECONDS = 86400;
 const MAX_COUNT = 100000;
-const MAX_CONFIG_BYTES = 1024 * 1024;
-const MISSING: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR']);
 export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** `host:port` as a URL or a listen: value writes it: an IPv6 address in brackets. */
@@ -512,81 +509,6 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (apiToken !== undefined) config.apiToken = apiToken;
   if (notificationsEntry) config.notifications = parseNotifications(r, notificationsEntry, listen);
   return config;
-}
-
-/**
- * The config file to read: --config F, then $PREFLIGHT_CONFIG, then ./preflight.yaml, then /etc/preflight.yaml.
- * Returns an absolute path. A named file that does not exist is an error naming it; so is finding none.
- */
-export function findConfigFile(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string {
-  const named: Array<[string | undefined, string]> = [
-    [flag, '--config'],
-    [env.PREFLIGHT_CONFIG, '$PREFLIGHT_CONFIG'],
-  ];
-  if (flag === '') throw new ConfigError({ file: '--config' }, 'the file name is empty', 'pass --config FILE, or leave it out to search');
-  for (const [value, source] of named) {
-    if (value === undefined || value === '') continue;
-    const file = resolve(cwd, value);
-    const problem = fileProblem(file);
-    if (problem) throw new ConfigError({ file }, `config file from ${source} ${problem}`, `check the path, or unset ${source} to use ./preflight.yaml or /etc/preflight.yaml`);
-    return file;
-  }
-  const candidates = [resolve(cwd, 'preflight.yaml'), '/etc/preflight.yaml'];
-  for (const file of candidates) {
-    const problem = fileProblem(file);
-    if (problem === 'does not exist') continue;
-    if (problem) throw new ConfigError({ file }, `config file ${problem}`, 'fix it, or pass --config FILE');
-    return file;
-  }
-  throw new ConfigError({ file: 'preflight.yaml' }, `no config file found; looked for ${candidates.join(' and ')}`, 'pass --config FILE or set $PREFLIGHT_CONFIG; preflight.yaml in the source tree is a commented example');
-}
-
-function fileProblem(file: string): string | undefined {
-  try {
-    const st = statSync(file);
-    if (st.isDirectory()) return 'is a directory';
-    if (!st.isFile()) return 'is not a regular file';
-    if (st.size > MAX_CONFIG_BYTES) return `is ${st.size} bytes, larger than the 1 MiB a config may be`;
-    return undefined;
-  } catch (err) {
-    if (isErrno(err, MISSING)) return 'does not exist';
-    return `cannot be read (${errnoCode(err) ?? String(err)})`;
-  }
-}
-
-/** Decode UTF-8 strictly, naming the first line that is not valid UTF-8. */
-function decodeUtf8(buf: Buffer, file: string): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(buf);
-  } catch {
-    let line = 1;
-    let start = 0;
-    for (let i = 0; i <= buf.length; i++) {
-      if (i === buf.length || buf[i] === 0x0a) {
-        try {
-          new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(start, i));
-        } catch {
-          break;
-        }
-        line++;
-        start = i + 1;
-      }
-    }
-    throw new ConfigError({ file, line }, 'the file is not valid UTF-8', 'save it as UTF-8 text');
-  }
-}
-
-/** Find, read and parse the config file (see findConfigFile for the search order). */
-export function loadConfig(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): Config {
-  const file = findConfigFile(flag, env, cwd);
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-  } catch (err) {
-    throw new ConfigError({ file }, `cannot read the config file (${errnoCode(err) ?? String(err)})`, 'check its permissions', { cause: err });
-  }
-  if (buf.length > MAX_CONFIG_BYTES) throw new ConfigError({ file }, `the config file is ${buf.length} bytes, larger than 1 MiB`, 'a config is a few dozen lines');
-  return parseConfig(decodeUtf8(buf, file), file, env);
 }
 
 /** A string as a YAML scalar our parser reads back as the same string: plain when safe, else double-quoted. */

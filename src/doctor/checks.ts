@@ -14,7 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadConfig, type Config, type ServiceConfig } from '../config/config';
+import type { Config, ServiceConfig } from '../config/config';
+import { loadConfig } from '../config/find';
 import { formatBytes } from '../util/units';
 import { probe, type ProbeResult } from '../probe/http';
 import { readAllPressure } from '../proc/pressure';
@@ -98,7 +99,7 @@ export function describeUser(u: RunAs = currentUser()): string {
 export function configCheck(flag: string | undefined, env: NodeJS.ProcessEnv, cwd?: string): { check: Check; config: Config | null } {
   const name = 'config valid';
   try {
-    const config = loadConfig(flag, env, cwd);
+    const config = loadConfig(flag, env, cwd === undefined ? {} : { cwd });
     const n = config.services.length;
     return { check: { name, ok: true, detail: `${config.file}, ${n} service${n === 1 ? '' : 's'}` }, config };
   } catch (err) {

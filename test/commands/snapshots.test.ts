@@ -1,11 +1,12 @@
-// `preflight show`: by path, by id, by service/id; an id two services share is not guessed.
+// `preflight show`: by path, by id, by service/id; an id two services share is not guessed. last, list
+// and show say which config named the folder when they find nothing there.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { showCommand } from '../../src/commands/snapshots';
-import type { CommandContext } from '../../src/commands/command';
+import { lastCommand, listCommand, showCommand } from '../../src/commands/snapshots';
+import type { Command, CommandContext } from '../../src/commands/command';
 
 const GOLDEN = path.join(__dirname, '..', '..', 'fixtures', 'golden', 'flaky-crash.snapshot.json');
 const dir = mkdtempSync(path.join(tmpdir(), 'preflight-show-'));
@@ -20,7 +21,7 @@ for (const service of ['api', 'web']) {
 const config = path.join(dir, 'preflight.yaml');
 writeFileSync(config, `snapshot_dir: ${JSON.stringify(store)}\nlisten: off\nservices:\n  - name: web\n    health_url: http://127.0.0.1:1/health\n`);
 
-async function show(arg: string): Promise<{ code: number; out: string; err: string }> {
+async function show(arg: string, command: Command = showCommand): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const ctx: CommandContext = {
@@ -30,7 +31,7 @@ async function show(arg: string): Promise<{ code: number; out: string; err: stri
     env: {},
     signal: new AbortController().signal,
   };
-  return { code: await showCommand.run(ctx), out, err };
+  return { code: await command.run(ctx), out, err };
 }
 
 describe('show', () => {
@@ -47,6 +48,23 @@ describe('show', () => {
       assert.equal(r.code, c.want.code, r.err);
       if (c.want.first) assert.match(r.out.split('\n')[0] ?? '', c.want.first);
       if (c.want.err) assert.match(r.err, c.want.err);
+    });
+  }
+});
+
+describe('nothing found: the folder and the config that named it', () => {
+  const where = `in ${store} (snapshot_dir of ${config}, from --config)`;
+  const cases: { name: string; input: { command: Command; arg: string }; want: string }[] = [
+    { name: 'last', input: { command: lastCommand, arg: 'db' }, want: `preflight: no snapshot for 'db' ${where}\n` },
+    { name: 'list', input: { command: listCommand, arg: 'db' }, want: `preflight: no snapshots for 'db' ${where}\n` },
+    { name: 'show service/id', input: { command: showCommand, arg: `db/${golden.id}` }, want: `preflight: no snapshot ${golden.id} of 'db' ${where}\n` },
+    { name: 'show id', input: { command: showCommand, arg: '2001-01-01T00-00-00.000Z' }, want: `preflight: no snapshot with id 2001-01-01T00-00-00.000Z ${where}\n` },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const r = await show(c.input.arg, c.input.command);
+      assert.equal(r.code, 1);
+      assert.equal(r.err, c.want);
     });
   }
 });

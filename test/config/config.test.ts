@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { NOTIFICATION_KEYS, SERVICE_KEYS, TOP_KEYS, editDistance, findConfigFile, formatConfig, loadConfig, parseConfig, suggest, type Config, type ServiceConfig } from '../../src/config/config';
+import { describe, it } from 'node:test';
+import { NOTIFICATION_KEYS, SERVICE_KEYS, TOP_KEYS, editDistance, formatConfig, parseConfig, suggest, type Config, type ServiceConfig } from '../../src/config/config';
 import { ConfigError } from '../../src/util/errors';
 
 const ENV = { HOME: '/home/op' };
@@ -475,64 +474,5 @@ describe('parseConfig on mangled input', () => {
     }
     // both outcomes must occur, or the mutation is not exercising anything
     assert.ok(accepted > 100 && refused > 100, `accepted ${accepted}, refused ${refused}`);
-  });
-});
-
-describe('findConfigFile and loadConfig', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'preflight-config-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const write = (rel: string, text: string | Buffer): string => {
-    const file = join(dir, rel);
-    mkdirSync(join(file, '..'), { recursive: true });
-    writeFileSync(file, text);
-    return file;
-  };
-  const flagFile = write('flag.yaml', SVC);
-  const envFile = write('env/p.yaml', SVC.replace('web', 'from-env'));
-  const cwdDir = join(dir, 'cwd');
-  const cwdFile = write('cwd/preflight.yaml', SVC.replace('web', 'from-cwd'));
-  const emptyDir = join(dir, 'empty');
-  mkdirSync(emptyDir);
-
-  const found: Array<{ name: string; input: { flag: string | undefined; env: NodeJS.ProcessEnv; cwd: string }; want: string }> = [
-    { name: '--config first', input: { flag: flagFile, env: { PREFLIGHT_CONFIG: envFile }, cwd: cwdDir }, want: flagFile },
-    { name: '--config relative to cwd', input: { flag: '../flag.yaml', env: {}, cwd: cwdDir }, want: flagFile },
-    { name: '$PREFLIGHT_CONFIG next', input: { flag: undefined, env: { PREFLIGHT_CONFIG: envFile }, cwd: cwdDir }, want: envFile },
-    { name: 'empty $PREFLIGHT_CONFIG is unset', input: { flag: undefined, env: { PREFLIGHT_CONFIG: '' }, cwd: cwdDir }, want: cwdFile },
-    { name: './preflight.yaml next', input: { flag: undefined, env: {}, cwd: cwdDir }, want: cwdFile },
-  ];
-  for (const c of found) it(c.name, () => assert.equal(findConfigFile(c.input.flag, c.input.env, c.input.cwd), c.want));
-
-  const missing = join(dir, 'nope.yaml');
-  const errors: Array<ErrorCase & { flag: string | undefined; cwd: string; file: string }> = [
-    { name: 'missing --config file', input: '', flag: missing, env: {}, cwd: cwdDir, file: missing, line: undefined, column: undefined, reason: /config file from --config does not exist/, hint: /check the path/ },
-    { name: 'missing $PREFLIGHT_CONFIG file', input: '', flag: undefined, env: { PREFLIGHT_CONFIG: missing }, cwd: cwdDir, file: missing, line: undefined, column: undefined, reason: /from \$PREFLIGHT_CONFIG does not exist/, hint: /unset \$PREFLIGHT_CONFIG/ },
-    { name: 'empty --config', input: '', flag: '', env: {}, cwd: cwdDir, file: '--config', line: undefined, column: undefined, reason: /file name is empty/, hint: /--config FILE/ },
-    { name: '--config is a directory', input: '', flag: cwdDir, env: {}, cwd: cwdDir, file: cwdDir, line: undefined, column: undefined, reason: /is a directory/, hint: /check the path/ },
-  ];
-  for (const c of errors) it(c.name, () => checkError(c, () => findConfigFile(c.flag, c.env ?? {}, c.cwd), c.file));
-
-  it('none found lists where it looked', { skip: existsSync('/etc/preflight.yaml') ? '/etc/preflight.yaml exists on this host' : false }, () => {
-    checkError(
-      { name: '', input: '', line: undefined, column: undefined, reason: new RegExp(`looked for ${join(emptyDir, 'preflight.yaml')} and /etc/preflight.yaml`), hint: /--config FILE or set \$PREFLIGHT_CONFIG/ },
-      () => findConfigFile(undefined, {}, emptyDir),
-      'preflight.yaml',
-    );
-  });
-
-  it('loadConfig reads the file it finds', () => {
-    const c = loadConfig(undefined, { HOME: '/h', PREFLIGHT_CONFIG: envFile }, cwdDir);
-    assert.equal(c.file, envFile);
-    assert.deepEqual(c.services.map((s) => s.name), ['from-env']);
-  });
-
-  it('loadConfig errors carry the file found', () => {
-    const bad = write('bad.yaml', `${SVC}intervall_seconds: 3\n`);
-    checkError({ name: '', input: '', line: 4, column: 1, reason: /unknown key 'intervall_seconds'/, hint: /did you mean interval_seconds\?/ }, () => loadConfig(bad, ENV, dir), bad);
-  });
-
-  it('loadConfig names the line that is not UTF-8', () => {
-    const bad = write('latin1.yaml', Buffer.concat([Buffer.from(`${SVC}    expect_body: `), Buffer.from([0xe9]), Buffer.from('\n')]));
-    checkError({ name: '', input: '', line: 4, column: undefined, reason: /not valid UTF-8/, hint: /UTF-8/ }, () => loadConfig(bad, ENV, dir), bad);
   });
 });
