@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { formatConfig } from '../config/config';
+import { exampleConfigWarning } from '../config/example';
 import { describeConfigSource, locateConfig, readConfigFile } from '../config/find';
 import { Daemon } from '../daemon/daemon';
 import { Logger } from '../daemon/log';
@@ -31,11 +32,15 @@ export const startCommand: Command = {
     const config = readConfigFile(found.file, env);
     const exposed = listenProblem(config);
     if (exposed) throw new ConfigError({ file: config.file ?? 'config' }, exposed.reason, exposed.hint);
+    const example = exampleConfigWarning(config);
     if (values.check === true) {
+      // stdout is the effective config (it may be piped into a file): the warning goes to stderr
+      if (example) io.err(`preflight: warning: ${example}`);
       io.out(`# ${config.file}: valid\n${formatConfig(config)}`);
       return EXIT_OK;
     }
     const log = new Logger(io, { debug: values.debug === true });
+    if (example) log.warn(example);
     log.addSecret(config.apiToken); // the Notifier registers the webhook's and headers' own secrets
     const notifier = config.notifications ? new Notifier({ config: config.notifications, log }) : undefined;
     const daemon = new Daemon(config, log, {}, notifier ? { notifier } : {});

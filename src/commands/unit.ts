@@ -20,6 +20,7 @@
 import { statSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../config/config';
+import { exampleConfigWarning } from '../config/example';
 import { findConfigFile, loadConfig } from '../config/find';
 import { ConfigError, UsageError, errnoCode } from '../util/errors';
 import { VERSION } from '../version';
@@ -391,6 +392,8 @@ export const unitCommand: Command = {
       const asShell = loadOr(file, shellEnv);
       if (user !== undefined && !within(asService.snapshotDir, STATE_DIR)) spec.readWritePaths = [asService.snapshotDir];
       for (const w of snapshotWarnings({ file, serviceDir: asService.snapshotDir, shellDir: asShell?.snapshotDir, user })) warn(w);
+      const example = exampleConfigWarning(asService);
+      if (example) warn(example);
     }
     for (const w of unitWarnings(spec, { who })) warn(w);
     io.out(buildUnitFile(spec));

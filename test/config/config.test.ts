@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { NOTIFICATION_KEYS, SERVICE_KEYS, TOP_KEYS, editDistance, formatConfig, parseConfig, suggest, type Config, type ServiceConfig } from '../../src/config/config';
 import { ConfigError } from '../../src/util/errors';
+import { EXAMPLE, uncommentNotifications } from './_example';
 
 const ENV = { HOME: '/home/op' };
 const SVC = 'services:\n  - name: web\n    health_url: http://127.0.0.1:8080/health\n';
-const REPO = resolve(__dirname, '..', '..');
 
 function service(over: Partial<ServiceConfig> = {}): ServiceConfig {
   return {
@@ -419,7 +417,7 @@ describe('formatConfig', () => {
 });
 
 describe('the example preflight.yaml', () => {
-  const text = readFileSync(join(REPO, 'preflight.yaml'), 'utf8');
+  const text = EXAMPLE;
   it('parses, with its services', () => {
     const c = parseConfig(text, 'preflight.yaml', ENV);
     assert.deepEqual(
@@ -429,7 +427,28 @@ describe('the example preflight.yaml', () => {
         ['web', 'http://127.0.0.1:8080/healthz', 'web.service'],
       ],
     );
-    assert.equal(c.notifications?.format, 'ntfy');
+  });
+  it('sets no snapshot_dir: $STATE_DIRECTORY under systemd, else ~/.local/share/failure-context', () => {
+    // a snapshot_dir in the example, copied to /etc, overrode $STATE_DIRECTORY and split the service's
+    // folder from the one `sudo preflight last` reads
+    assert.doesNotMatch(text, /^snapshot_dir:/m);
+    assert.match(text, /^# snapshot_dir: /m);
+    const cases = [
+      { name: 'a shell', input: ENV, want: '/home/op/.local/share/failure-context' },
+      { name: 'the service', input: { HOME: '/var/lib/preflight', STATE_DIRECTORY: '/var/lib/preflight' }, want: '/var/lib/preflight' },
+    ];
+    for (const c of cases) assert.equal(parseConfig(text, 'preflight.yaml', c.input).snapshotDir, c.want, c.name);
+  });
+  it('sends nothing: the notifications block is commented out', () => {
+    assert.doesNotMatch(text, /^notifications:/m);
+    assert.equal(parseConfig(text, 'preflight.yaml', ENV).notifications, undefined);
+    assert.doesNotMatch(text, /replace-me/);
+  });
+  it('with notifications uncommented it still parses', () => {
+    const n = parseConfig(uncommentNotifications(text), 'preflight.yaml', ENV).notifications;
+    assert.equal(n?.format, 'ntfy');
+    assert.equal(n?.webhook, 'https://ntfy.example.org/ops');
+    assert.deepEqual(Object.keys(n?.headers ?? {}), ['Authorization']);
   });
   it('documents every key', () => {
     // every key the parser accepts: a key added there and not documented here fails
@@ -445,7 +464,7 @@ describe('the example preflight.yaml', () => {
 
 describe('parseConfig on mangled input', () => {
   it('throws nothing but ConfigError, and points inside the file', () => {
-    const base = readFileSync(join(REPO, 'preflight.yaml'), 'utf8');
+    const base = EXAMPLE;
     let seed = 7; // fixed: a failure reproduces
     const rnd = (n: number): number => Math.floor(((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * n);
     const alphabet = [...' \t\n:-#[]{}"\'\\&*!|>%@`,?~.0123456789abcxyz😀\r'];
