@@ -12,7 +12,9 @@
 // - With a token every route needs it, /healthz and /metrics included (a scraper can send it); the
 //   check runs first, so an unauthenticated client learns nothing about services or ids.
 // - Slow clients: headers must arrive within 5 s, the whole request within 10 s, and a connection
-//   idle (or not reading its answer) for 5 s is closed. At most 64 connections at once.
+//   idle (or not reading its answer) for 5 s is closed. At most 64 connections at once; at the limit a
+//   new connection closes the one idle longest, so idle or slowloris sockets cannot lock /healthz out
+//   (connections.ts says why that and not a per-address limit or shorter timeouts).
 // - Responses: Cache-Control: no-store, X-Content-Type-Options: nosniff, a CSP that allows nothing.
 //   A snapshot is served byte for byte as stored.
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -23,6 +25,7 @@ import { SNAPSHOT_ID_RE, type SnapshotStore } from '../incident/store';
 import { errnoCode, errorMessage } from '../util/errors';
 import { VERSION } from '../version';
 import type { DaemonStatus } from './daemon';
+import { ConnectionGuard, type ConnectionStats } from './connections';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics';
 
 export type Route =
@@ -160,6 +163,7 @@ export class ApiServer {
   private readonly limits: typeof SERVER_LIMITS;
   private readonly now: () => number;
   private bound: { host: string; port: number } | null = null;
+  private readonly connections: ConnectionGuard;
 
   constructor(private readonly opts: ApiServerOptions) {
     this.limits = { ...SERVER_LIMITS, ...opts.limits };
@@ -177,7 +181,9 @@ export class ApiServer {
       keepAliveTimeout: this.limits.idleTimeoutMs,
     });
     this.server.headersTimeout = this.limits.headersTimeoutMs; // not a createServer option before Node 18.17
-    this.server.maxConnections = this.limits.maxConnections;
+    // not server.maxConnections: that drops the newest connection, the guard closes the longest idle one
+    this.connections = new ConnectionGuard(this.limits.maxConnections, (m) => opts.log.warn(m));
+    this.connections.attach(this.server);
     this.server.setTimeout(this.limits.idleTimeoutMs); // idle or not reading: destroyed
     this.server.on('request', (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
@@ -224,6 +230,11 @@ export class ApiServer {
   get url(): string | null {
     if (!this.bound) return null;
     return `http://${hostPort(this.bound.host, this.bound.port)}`;
+  }
+
+  /** Open connections, and how many were closed or refused at the limit. */
+  connectionStats(): ConnectionStats {
+    return this.connections.stats();
   }
 
   async close(): Promise<void> {
