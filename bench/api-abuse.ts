@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   const rows: (string | number)[][] = [['variant', 'attack', 'sockets', 'answered', 'p50 ms', 'p99 ms', 'max ms', 'closed/s', 'server cpu %']];
   for (const v of variants) {
     for (const kind of ['none', 'idle', 'slowloris', 'keepalive']) {
-      const server = new ApiServer({ config, store, status: () => daemonStatus({ lastSampleAt: Date.now() }), log: { warn: () => undefined, debug: () => undefined }, limits: v.limits });
+      const server = new ApiServer({ config, store, status: () => daemonStatus(), log: { warn: () => undefined, debug: () => undefined }, limits: v.limits });
       const { port } = await server.listen();
       const child = kind === 'none' ? null : await attack(port, kind, SOCKETS);
       const cpu0 = process.cpuUsage();

@@ -14,10 +14,11 @@ import type { UnitState } from '../systemd/unit';
 import { errorMessage } from '../util/errors';
 import { Incidents } from './incidents';
 import type { Logger } from './log';
+import { maxCheckAgeMs, maxJobAgeMs } from './health';
 import { checkDelay, step, stepRestart, type Effect, type Health, type Step } from './monitor';
 import type { Notifier, NotifierStats } from './notify';
 import { nextRequested } from './requested';
-import { DEFAULT_UNIT_TIMEOUT_MS, commandTimeoutMs, enqueue, newRuntime, restoreRuntime, type PersistedState, type ServiceRuntime } from './runtime';
+import { DEFAULT_UNIT_TIMEOUT_MS, commandTimeoutMs, enqueue, newRuntime, oldestJobAgeMs, restoreRuntime, type PersistedState, type ServiceRuntime } from './runtime';
 import { UnitWatcher, type JobEvent, type RestartEvent } from './units';
 
 /** A host reading younger than this serves a capture as its sample at the failure. */
@@ -35,12 +36,24 @@ export interface ServiceStatus {
   openIncidentId: string | null;
   incidentsTotal: Record<Trigger, number>;
   unitRestartsTotal: number;
+  /** since the last check completed (monotonic ms); null before the first */
+  lastCheckAgeMs: number | null;
+  /** past this the checks are late (health.ts) */
+  maxCheckAgeMs: number;
+  /** how long the job running in the service's queue has run (monotonic ms); null when the queue is empty */
+  oldestJobAgeMs: number | null;
+  /** past this the queue is stuck (health.ts) */
+  maxJobAgeMs: number;
 }
 
 /** What the HTTP API and /metrics show about the daemon. */
 export interface DaemonStatus {
   startedAt: number;
   lastSampleAt: number | null;
+  /** since the last host sample (monotonic ms); null before the first */
+  lastSampleAgeMs: number | null;
+  /** since start() (monotonic ms); 0 before it */
+  uptimeMs: number;
   lastSampleDurationMs: number | null;
   lastCaptureDurationMs: number | null;
   services: ServiceStatus[];
@@ -81,6 +94,7 @@ export class Daemon {
   private lastSampleMono: number | null = null;
   lastSampleDurationMs: number | null = null;
   private startedAt = 0;
+  private startedMono: number | null = null;
   private readonly incidents: Incidents;
 
   constructor(
@@ -102,7 +116,7 @@ export class Daemon {
       capacity: config.bufferSamples,
     });
     this.processes = new ProcessTable(opts.procRoot ? { root: opts.procRoot } : {});
-    this.services = config.services.map((cfg) => newRuntime(cfg, config));
+    this.services = config.services.map((cfg) => newRuntime(cfg, config, this.mono));
     const unitNames = [...new Set(config.services.flatMap((c) => (c.unit ? [c.unit] : [])))];
     this.units =
       unitNames.length === 0
@@ -135,6 +149,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     this.startedAt = this.now();
+    this.startedMono = this.mono();
     const state = await this.store.loadState<PersistedState>();
     for (const rt of this.services) restoreRuntime(rt, state, this.log);
     const flushed = await this.store.flushFallback().catch(() => 0);
@@ -171,9 +186,13 @@ export class Daemon {
   }
 
   status(): DaemonStatus {
+    const mono = this.mono();
+    const age = (since: number | null): number | null => (since === null ? null : Math.max(0, mono - since));
     return {
       startedAt: this.startedAt,
       lastSampleAt: this.lastSampleAt,
+      lastSampleAgeMs: age(this.lastSampleMono),
+      uptimeMs: age(this.startedMono) ?? 0,
       lastSampleDurationMs: this.lastSampleDurationMs,
       lastCaptureDurationMs: this.incidents.lastCaptureDurationMs,
       services: this.services.map((rt) => ({
@@ -184,6 +203,10 @@ export class Daemon {
         openIncidentId: rt.openIncident?.id ?? null,
         incidentsTotal: { ...rt.incidentsTotal },
         unitRestartsTotal: rt.unitRestartsTotal,
+        lastCheckAgeMs: age(rt.lastCheckDone),
+        maxCheckAgeMs: maxCheckAgeMs(rt.cfg.intervalSeconds, rt.cfg.timeoutSeconds),
+        oldestJobAgeMs: oldestJobAgeMs(rt, mono),
+        maxJobAgeMs: maxJobAgeMs(rt.cfg.timeoutSeconds),
       })),
       notifications: this.opts.notifier?.stats() ?? null,
     };
@@ -252,6 +275,7 @@ export class Daemon {
       this.log.debug(`${cfg.name}: check failed (${result.errorKind}: ${result.message})`);
     }
     this.apply(rt, r, { check: result });
+    rt.lastCheckDone = this.mono();
     // keep the cadence: the next check is due `next` after this one started, not after it ended
     this.schedule(rt, checkDelay(r.nextCheckMs, started, this.mono()));
   }

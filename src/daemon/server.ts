@@ -1,6 +1,6 @@
 // The HTTP API: the evidence without SSH, without opening a hole in the server. node:http, GET/HEAD
 // only, loopback unless a bearer token guards it. Routing and validation are pure functions
-// (`route`, `authorized`, `isLoopbackHost`, `listenProblem`, `healthOf`) so every hostile request
+// (`route`, `authorized`, `isLoopbackHost`, `listenProblem`, and `healthOf` in health.ts) so every hostile request
 // shape is a table row in test/daemon/server.test.ts.
 //
 // Decisions:
@@ -26,7 +26,10 @@ import { errnoCode, errorMessage } from '../util/errors';
 import { VERSION } from '../version';
 import type { DaemonStatus } from './daemon';
 import { ConnectionGuard, type ConnectionStats } from './connections';
+import { healthOf } from './health';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics';
+
+export { healthOf };
 
 export type Route =
   | { kind: 'healthz' }
@@ -122,26 +125,6 @@ export function listenProblem(c: Pick<Config, 'listen' | 'apiToken'>): { reason:
   };
 }
 
-/** /healthz: alive while host samples keep coming; stale after 3 sample periods (at least 30 s). */
-export function healthOf(s: DaemonStatus, now: number, sampleSeconds: number): { ok: boolean; body: Record<string, unknown> } {
-  const maxAge = Math.max(30, 3 * sampleSeconds);
-  const age = s.lastSampleAt === null ? null : Math.max(0, (now - s.lastSampleAt) / 1000);
-  const ok = age !== null && age <= maxAge;
-  return {
-    ok,
-    body: {
-      status: ok ? 'ok' : s.lastSampleAt === null ? 'starting' : 'stale',
-      version: VERSION,
-      started_at: s.startedAt > 0 ? new Date(s.startedAt).toISOString() : null,
-      uptime_seconds: s.startedAt > 0 ? Math.round((now - s.startedAt) / 1000) : 0,
-      last_sample_at: s.lastSampleAt === null ? null : new Date(s.lastSampleAt).toISOString(),
-      last_sample_age_seconds: age === null ? null : Math.round(age * 10) / 10,
-      max_sample_age_seconds: maxAge,
-      services: s.services.map((x) => ({ name: x.name, health: x.health, consecutive_failures: x.consecutiveFailures, open_incident: x.openIncidentId })),
-    },
-  };
-}
-
 const BASE_HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
@@ -153,7 +136,6 @@ export interface ApiServerOptions {
   store: SnapshotStore;
   status: () => DaemonStatus;
   log: { warn(m: string): void; debug(m: string): void };
-  now?: () => number;
   limits?: Partial<typeof SERVER_LIMITS>;
 }
 
@@ -161,13 +143,11 @@ export class ApiServer {
   private readonly server: http.Server;
   private readonly ctx: RouteContext;
   private readonly limits: typeof SERVER_LIMITS;
-  private readonly now: () => number;
   private bound: { host: string; port: number } | null = null;
   private readonly connections: ConnectionGuard;
 
   constructor(private readonly opts: ApiServerOptions) {
     this.limits = { ...SERVER_LIMITS, ...opts.limits };
-    this.now = opts.now ?? Date.now;
     this.ctx = {
       services: new Set(opts.config.services.map((s) => s.name)),
       retention: opts.config.retention,
@@ -266,7 +246,7 @@ export class ApiServer {
     const rt = r.route;
     switch (rt.kind) {
       case 'healthz': {
-        const h = healthOf(this.opts.status(), this.now(), this.opts.config.sampleSeconds);
+        const h = healthOf(this.opts.status(), this.opts.config.sampleSeconds);
         this.send(res, head, h.ok ? 200 : 503, h.body);
         return;
       }

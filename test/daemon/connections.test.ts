@@ -115,7 +115,7 @@ describe('ApiServer held by idle sockets on 127.0.0.1', () => {
 
   test(`/healthz answers within a second past ${SERVER_LIMITS.maxConnections} idle, slowloris and keep-alive sockets`, async (t) => {
     // the real limits (64 connections, 5 s timeouts): the sockets below outlive none of them
-    const server = new ApiServer({ config, store: {} as never, status: () => daemonStatus({ lastSampleAt: Date.now() }), log, now: Date.now });
+    const server = new ApiServer({ config, store: {} as never, status: () => daemonStatus(), log });
     const { port } = await server.listen();
     const held: net.Socket[] = [];
     try {
