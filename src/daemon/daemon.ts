@@ -2,6 +2,7 @@
 // state machine. Effects (capture, commit, discard, recover) run off the probe loop so a slow
 // journalctl never delays a recheck, and per service they run in order (a recovery waits for its
 // commit). Only committed snapshots reach disk; the small per-service state survives restarts.
+// Checks are timed on the monotonic clock (`mono`); the wall clock (`now`) only stamps what is written.
 import type { Config } from '../config/config';
 import type { Snapshot, Trigger } from '../incident/snapshot';
 import { SnapshotStore } from '../incident/store';
@@ -13,10 +14,11 @@ import type { UnitState } from '../systemd/unit';
 import { errorMessage } from '../util/errors';
 import { Incidents } from './incidents';
 import type { Logger } from './log';
-import { step, stepRestart, type Effect, type Health, type Step } from './monitor';
+import { maxCheckAgeMs, maxJobAgeMs } from './health';
+import { checkDelay, step, stepRestart, type Effect, type Health, type Step } from './monitor';
 import type { Notifier, NotifierStats } from './notify';
 import { nextRequested } from './requested';
-import { DEFAULT_UNIT_TIMEOUT_MS, commandTimeoutMs, enqueue, newRuntime, restoreRuntime, type PersistedState, type ServiceRuntime } from './runtime';
+import { DEFAULT_UNIT_TIMEOUT_MS, commandTimeoutMs, enqueue, newRuntime, oldestJobAgeMs, restoreRuntime, type PersistedState, type ServiceRuntime } from './runtime';
 import { UnitWatcher, type JobEvent, type RestartEvent } from './units';
 
 /** A host reading younger than this serves a capture as its sample at the failure. */
@@ -34,12 +36,24 @@ export interface ServiceStatus {
   openIncidentId: string | null;
   incidentsTotal: Record<Trigger, number>;
   unitRestartsTotal: number;
+  /** since the last check completed (monotonic ms); null before the first */
+  lastCheckAgeMs: number | null;
+  /** past this the checks are late (health.ts) */
+  maxCheckAgeMs: number;
+  /** how long the job running in the service's queue has run (monotonic ms); null when the queue is empty */
+  oldestJobAgeMs: number | null;
+  /** past this the queue is stuck (health.ts) */
+  maxJobAgeMs: number;
 }
 
 /** What the HTTP API and /metrics show about the daemon. */
 export interface DaemonStatus {
   startedAt: number;
   lastSampleAt: number | null;
+  /** since the last host sample (monotonic ms); null before the first */
+  lastSampleAgeMs: number | null;
+  /** since start() (monotonic ms); 0 before it */
+  uptimeMs: number;
   lastSampleDurationMs: number | null;
   lastCaptureDurationMs: number | null;
   services: ServiceStatus[];
@@ -49,7 +63,10 @@ export interface DaemonStatus {
 
 export interface DaemonOptions {
   procRoot?: string;
+  /** the wall clock, for what is written (default Date.now) */
   now?: () => number;
+  /** the monotonic clock, for what is timed and compared (default performance.now()) */
+  mono?: () => number;
   /** Sends "down" after each commit and "recovered" after each recovery (src/daemon/notify.ts). */
   notifier?: Notifier;
   /** follow the journal for unit exits (default true; polling systemctl always runs) */
@@ -72,9 +89,12 @@ export class Daemon {
   private sampleTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly now: () => number;
+  private readonly mono: () => number;
   lastSampleAt: number | null = null;
+  private lastSampleMono: number | null = null;
   lastSampleDurationMs: number | null = null;
   private startedAt = 0;
+  private startedMono: number | null = null;
   private readonly incidents: Incidents;
 
   constructor(
@@ -84,6 +104,7 @@ export class Daemon {
     private readonly opts: DaemonOptions = {},
   ) {
     this.now = opts.now ?? Date.now;
+    this.mono = opts.mono ?? (() => performance.now());
     this.store = new SnapshotStore({
       dir: config.snapshotDir,
       retention: config.retention,
@@ -95,7 +116,7 @@ export class Daemon {
       capacity: config.bufferSamples,
     });
     this.processes = new ProcessTable(opts.procRoot ? { root: opts.procRoot } : {});
-    this.services = config.services.map((cfg) => newRuntime(cfg, config));
+    this.services = config.services.map((cfg) => newRuntime(cfg, config, this.mono));
     const unitNames = [...new Set(config.services.flatMap((c) => (c.unit ? [c.unit] : [])))];
     this.units =
       unitNames.length === 0
@@ -128,6 +149,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     this.startedAt = this.now();
+    this.startedMono = this.mono();
     const state = await this.store.loadState<PersistedState>();
     for (const rt of this.services) restoreRuntime(rt, state, this.log);
     const flushed = await this.store.flushFallback().catch(() => 0);
@@ -164,9 +186,13 @@ export class Daemon {
   }
 
   status(): DaemonStatus {
+    const mono = this.mono();
+    const age = (since: number | null): number | null => (since === null ? null : Math.max(0, mono - since));
     return {
       startedAt: this.startedAt,
       lastSampleAt: this.lastSampleAt,
+      lastSampleAgeMs: age(this.lastSampleMono),
+      uptimeMs: age(this.startedMono) ?? 0,
       lastSampleDurationMs: this.lastSampleDurationMs,
       lastCaptureDurationMs: this.incidents.lastCaptureDurationMs,
       services: this.services.map((rt) => ({
@@ -177,6 +203,10 @@ export class Daemon {
         openIncidentId: rt.openIncident?.id ?? null,
         incidentsTotal: { ...rt.incidentsTotal },
         unitRestartsTotal: rt.unitRestartsTotal,
+        lastCheckAgeMs: age(rt.lastCheckDone),
+        maxCheckAgeMs: maxCheckAgeMs(rt.cfg.intervalSeconds, rt.cfg.timeoutSeconds),
+        oldestJobAgeMs: oldestJobAgeMs(rt, mono),
+        maxJobAgeMs: maxJobAgeMs(rt.cfg.timeoutSeconds),
       })),
       notifications: this.opts.notifier?.stats() ?? null,
     };
@@ -206,12 +236,13 @@ export class Daemon {
    * under a second old is reused: a second row moments after the first has no CPU rate to give.
    */
   private async sampleHost(derive = false): Promise<HostSample | null> {
-    if (derive && this.lastSampleAt !== null && this.now() - this.lastSampleAt < FRESH_SAMPLE_MS) return this.sampler.latest();
+    if (derive && this.lastSampleMono !== null && this.mono() - this.lastSampleMono < FRESH_SAMPLE_MS) return this.sampler.latest();
     try {
       const t0 = performance.now();
       await this.sampler.sample(this.now());
       this.lastSampleDurationMs = performance.now() - t0;
       this.lastSampleAt = this.now();
+      this.lastSampleMono = this.mono();
       for (const e of this.sampler.lastErrors) this.log.debug(`sample: ${e}`);
       return derive ? this.sampler.latest() : null;
     } catch (err) {
@@ -233,18 +264,20 @@ export class Daemon {
 
   private async check(rt: ServiceRuntime): Promise<void> {
     const cfg = rt.cfg;
+    const started = this.mono();
     const result = await probe(rt.probeSpec);
     rt.lastProbe = result;
     rt.probes.push(result);
     // a requested restart under way: its failed checks wait for it to come back (or time out)
-    if (rt.requested && result.at >= rt.requested.until && rt.state.health === 'healthy') rt.requested = null;
-    const r = step(rt.state, result.ok, result.at, rt.policy, rt.requested?.until ?? null);
+    if (rt.requested && started >= rt.requested.until && rt.state.health === 'healthy') rt.requested = null;
+    const r = step(rt.state, result.ok, { wall: result.at, mono: started }, rt.policy, rt.requested?.until ?? null);
     if (!result.ok) {
       this.log.debug(`${cfg.name}: check failed (${result.errorKind}: ${result.message})`);
     }
     this.apply(rt, r, { check: result });
+    rt.lastCheckDone = this.mono();
     // keep the cadence: the next check is due `next` after this one started, not after it ended
-    this.schedule(rt, r.nextCheckMs - (this.now() - result.at));
+    this.schedule(rt, checkDelay(r.nextCheckMs, started, this.mono()));
   }
 
 
@@ -265,7 +298,8 @@ export class Daemon {
       // the restart that opens (or confirms) an incident is kept for its commit; one that joins an open
       // incident travels with its join effect and is not kept, so it cannot leak into a later incident
       if (rt.state.health !== 'unhealthy') rt.restart = e;
-      const r = stepRestart(rt.state, e.at, rt.policy);
+      // the journal's time is written down; the downtime is timed from when preflight learnt of it
+      const r = stepRestart(rt.state, { wall: e.at, mono: this.mono() }, rt.policy);
       this.apply(rt, r, { restart: e });
       // look again soon: does the new run answer?
       if (rt.timer && !rt.checking) {
@@ -291,9 +325,9 @@ export class Daemon {
     for (const rt of this.services) {
       if (rt.cfg.unit !== e.unit || rt.state.health === 'unhealthy') continue;
       const before = rt.requested;
-      rt.requested = nextRequested(before, e, rt.unitTimeouts);
+      rt.requested = nextRequested(before, e, rt.unitTimeouts, this.mono());
       if (rt.requested?.type === 'restart' && before?.type !== 'restart') {
-        this.log.info(`${rt.cfg.name}: ${e.unit} restart requested; failed checks wait up to ${Math.round((rt.requested.until - this.now()) / 1000)}s for it to come back`);
+        this.log.info(`${rt.cfg.name}: ${e.unit} restart requested; failed checks wait up to ${Math.round((rt.requested.until - this.mono()) / 1000)}s for it to come back`);
       }
     }
   }
@@ -327,7 +361,7 @@ export class Daemon {
       }
       case 'discard':
         if (rt.requested) {
-          const took = Math.max(0, Math.round((this.now() - rt.requested.at) / 100) / 10);
+          const took = Math.max(0, Math.round((this.mono() - rt.requested.since) / 100) / 10);
           this.log.info(`${name}: back ${took}s after the requested ${rt.requested.type} of ${rt.cfg.unit}; no incident`);
           rt.requested = null;
         } else this.log.info(`${name}: recovered before confirmation; nothing written`);

@@ -7,15 +7,31 @@
 //
 // A unit restart (systemd brought a dead run back, see units.ts) needs no confirmation: it is a fact.
 // It opens an incident from healthy, confirms a suspicion at once, and joins an incident already open.
+//
+// Two clocks: what is written (first failure, confirmation, recovery) is wall time, epoch ms; what is
+// compared or measured (a requested restart's hold, the downtime, when the next check is due) is the
+// monotonic clock (performance.now()), so an NTP step or a VM resumed with an old clock cannot hold a
+// confirmation for the length of the step, release it early, or shift the downtime by the step.
 import type { Trigger as SnapshotTrigger } from '../incident/snapshot';
 
 export type Health = 'healthy' | 'suspect' | 'unhealthy';
+
+/** One moment on both clocks: `wall` (epoch ms) to write down, `mono` (performance.now()) to measure by. */
+export interface Instant {
+  wall: number;
+  mono: number;
+}
 
 export interface MonitorState {
   health: Health;
   consecutiveFailures: number;
   /** epoch ms of the first failed check of the current suspicion or incident */
   firstFailureAt: number | null;
+  /**
+   * the same moment on the monotonic clock; absent in a state restored from .state.json (the monotonic
+   * clock starts again with the process), where the downtime falls back on the wall clock
+   */
+  firstFailureMono?: number;
 }
 
 /** The triggers the monitor produces (a snapshot's `manual` comes from elsewhere). */
@@ -48,11 +64,19 @@ export interface Step {
 
 export const HEALTHY: MonitorState = { health: 'healthy', consecutiveFailures: 0, firstFailureAt: null };
 
+/** From a moment back to the first failure: monotonic when both have it, else by the wall clock; never negative. */
+function downtime(s: MonitorState, at: Instant): number {
+  const ms = s.firstFailureMono !== undefined ? at.mono - s.firstFailureMono : at.wall - (s.firstFailureAt ?? at.wall);
+  return Math.max(0, ms);
+}
+
 /**
- * `holdUntil`: a requested restart or start is under way until then (epoch ms): failures keep being
- * rechecked but are not confirmed before it, so a deploy that comes back opens no incident.
+ * The check that started at `at`. `holdUntil`: a requested restart or start is under way until then
+ * (monotonic ms): failures keep being rechecked but are not confirmed before it, so a deploy that comes
+ * back opens no incident.
  */
-export function step(s: MonitorState, ok: boolean, now: number, p: MonitorPolicy, holdUntil: number | null = null): Step {
+export function step(s: MonitorState, ok: boolean, at: Instant, p: MonitorPolicy, holdUntil: number | null = null): Step {
+  const now = at.wall;
   if (ok) {
     switch (s.health) {
       case 'healthy':
@@ -64,7 +88,7 @@ export function step(s: MonitorState, ok: boolean, now: number, p: MonitorPolicy
           state: HEALTHY,
           effects: [
             // a check that started before a restart was seen can pass after it: never a negative downtime
-            { kind: 'recover', at: now, downtimeMs: Math.max(0, now - (s.firstFailureAt ?? now)) },
+            { kind: 'recover', at: now, downtimeMs: downtime(s, at) },
           ],
           nextCheckMs: p.intervalMs,
         };
@@ -74,33 +98,49 @@ export function step(s: MonitorState, ok: boolean, now: number, p: MonitorPolicy
   if (s.health === 'unhealthy') {
     return { state: { ...s, consecutiveFailures: failures }, effects: [], nextCheckMs: p.intervalMs };
   }
-  const firstFailureAt = s.health === 'healthy' ? now : (s.firstFailureAt ?? now);
+  const first = s.health === 'healthy' ? { firstFailureAt: now, firstFailureMono: at.mono } : firstOf(s, now);
+  const { firstFailureAt } = first;
   const effects: Effect[] = s.health === 'healthy' ? [{ kind: 'capture', firstFailureAt }] : [];
-  const held = holdUntil !== null && now < holdUntil;
+  const held = holdUntil !== null && at.mono < holdUntil;
   if (failures >= p.failureThreshold && !held) {
     effects.push({ kind: 'commit', trigger: 'health_check', firstFailureAt, confirmedAt: now, consecutiveFailures: failures });
     return {
-      state: { health: 'unhealthy', consecutiveFailures: failures, firstFailureAt },
+      state: { health: 'unhealthy', consecutiveFailures: failures, ...first },
       effects,
       nextCheckMs: p.intervalMs,
     };
   }
   return {
-    state: { health: 'suspect', consecutiveFailures: failures, firstFailureAt },
+    state: { health: 'suspect', consecutiveFailures: failures, ...first },
     effects,
     nextCheckMs: p.confirmIntervalMs,
   };
 }
 
+/** The first failure of a suspicion or incident under way, on both clocks where it has both. */
+function firstOf(s: MonitorState, now: number): { firstFailureAt: number; firstFailureMono?: number } {
+  return { firstFailureAt: s.firstFailureAt ?? now, ...(s.firstFailureMono !== undefined ? { firstFailureMono: s.firstFailureMono } : {}) };
+}
+
 /**
- * systemd restarted the unit (or it entered failed) at `at`. The next check should come soon, to see
- * whether the new run answers: `nextCheckMs` is the confirm interval.
+ * The delay until the check after one that started at `startedMono`: `nextCheckMs` after its start, not
+ * after its end, so the cadence holds; measured on the monotonic clock, so a wall-clock step moves nothing.
  */
-export function stepRestart(s: MonitorState, at: number, p: MonitorPolicy): Step {
+export function checkDelay(nextCheckMs: number, startedMono: number, nowMono: number): number {
+  return Math.max(0, nextCheckMs - (nowMono - startedMono));
+}
+
+/**
+ * systemd restarted the unit (or it entered failed) at `at.wall` (the journal's or the poll's time;
+ * `at.mono` is when preflight learnt it). The next check should come soon, to see whether the new run
+ * answers: `nextCheckMs` is the confirm interval.
+ */
+export function stepRestart(s: MonitorState, instant: Instant, p: MonitorPolicy): Step {
+  const at = instant.wall;
   switch (s.health) {
     case 'healthy':
       return {
-        state: { health: 'unhealthy', consecutiveFailures: 0, firstFailureAt: at },
+        state: { health: 'unhealthy', consecutiveFailures: 0, firstFailureAt: at, firstFailureMono: instant.mono },
         effects: [
           { kind: 'capture', firstFailureAt: at },
           { kind: 'commit', trigger: 'unit_restart', firstFailureAt: at, confirmedAt: at, consecutiveFailures: 0 },
@@ -108,9 +148,10 @@ export function stepRestart(s: MonitorState, at: number, p: MonitorPolicy): Step
         nextCheckMs: p.confirmIntervalMs,
       };
     case 'suspect': {
-      const firstFailureAt = s.firstFailureAt ?? at;
+      const first = firstOf(s, at);
+      const { firstFailureAt } = first;
       return {
-        state: { ...s, health: 'unhealthy', firstFailureAt },
+        state: { ...s, health: 'unhealthy', ...first },
         effects: [
           { kind: 'commit', trigger: 'unit_restart', firstFailureAt, confirmedAt: at, consecutiveFailures: s.consecutiveFailures },
         ],

@@ -44,8 +44,14 @@ export interface ServiceRuntime {
   restartHistory: { at: string; nRestarts: number }[];
   /** effects run in order per service */
   work: Promise<void>;
+  /** the jobs in `work` not yet finished, and when the one running started (monotonic ms): /healthz's job age */
+  jobs: { pending: number; runningSince: number | null };
+  /** the monotonic clock (performance.now(); a test's own): job ages and check times are read on it */
+  mono: () => number;
   checking: Promise<void> | null;
   lastProbe: ProbeResult | null;
+  /** monotonic ms when the last check completed (its result applied); null before the first */
+  lastCheckDone: number | null;
   /** the committed, not yet recovered incident (persisted so a restart does not report it twice) */
   openIncident: { id: string; firstFailureAt: number } | null;
   /** the newest incident and its recovery: what happened up to then is never a later incident's cause */
@@ -54,7 +60,7 @@ export interface ServiceRuntime {
   unitRestartsTotal: number;
 }
 
-export function newRuntime(cfg: ServiceConfig, config: Config): ServiceRuntime {
+export function newRuntime(cfg: ServiceConfig, config: Config, mono: () => number = () => performance.now()): ServiceRuntime {
   return {
       cfg,
       probeSpec: {
@@ -81,8 +87,11 @@ export function newRuntime(cfg: ServiceConfig, config: Config): ServiceRuntime {
       unitRing: cfg.unit ? new UnitRing(cfg.bufferSamples) : null,
       restartHistory: [],
       work: Promise.resolve(),
+      jobs: { pending: 0, runningSince: null },
+      mono,
       checking: null,
       lastProbe: null,
+      lastCheckDone: null,
       openIncident: null,
       lastIncident: null,
       incidentsTotal: { health_check: 0, unit_restart: 0, manual: 0 },
@@ -90,9 +99,30 @@ export function newRuntime(cfg: ServiceConfig, config: Config): ServiceRuntime {
     };
 }
 
-/** Run `job` after the service's earlier effects; a failure is logged and does not stop the queue. */
+/**
+ * Run `job` after the service's earlier effects; a failure is logged and does not stop the queue.
+ * The jobs run one at a time, so a queue that does not move is the running job taking too long: its
+ * start is kept (`rt.jobs.runningSince`) for /healthz, and a job waiting behind it is late only by it.
+ */
 export function enqueue(rt: ServiceRuntime, job: () => Promise<void>, log: Logger): void {
-  rt.work = rt.work.then(job).catch((err: unknown) => log.error(`${rt.cfg.name}: ${errorMessage(err)}`));
+  rt.jobs.pending++;
+  rt.work = rt.work
+    .then(() => {
+      rt.jobs.runningSince = rt.mono();
+      return job();
+    })
+    .catch((err: unknown) => log.error(`${rt.cfg.name}: ${errorMessage(err)}`))
+    .finally(() => {
+      rt.jobs.pending--;
+      rt.jobs.runningSince = null;
+    });
+}
+
+/** How long the service's oldest unfinished job has been running (monotonic ms); null when none is. */
+export function oldestJobAgeMs(rt: ServiceRuntime, now: number): number | null {
+  if (rt.jobs.pending === 0) return null;
+  // between two jobs (a microtask) the next one has not started yet: it is not late
+  return rt.jobs.runningSince === null ? 0 : Math.max(0, now - rt.jobs.runningSince);
 }
 
 /** Persisted in <snapshot_dir>/.state.json: enough to not re-report an open incident after a restart. */

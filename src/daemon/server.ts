@@ -1,6 +1,6 @@
 // The HTTP API: the evidence without SSH, without opening a hole in the server. node:http, GET/HEAD
 // only, loopback unless a bearer token guards it. Routing and validation are pure functions
-// (`route`, `authorized`, `isLoopbackHost`, `listenProblem`, `healthOf`) so every hostile request
+// (`route`, `authorized`, `isLoopbackHost`, `listenProblem`, and `healthOf` in health.ts) so every hostile request
 // shape is a table row in test/daemon/server.test.ts.
 //
 // Decisions:
@@ -12,7 +12,9 @@
 // - With a token every route needs it, /healthz and /metrics included (a scraper can send it); the
 //   check runs first, so an unauthenticated client learns nothing about services or ids.
 // - Slow clients: headers must arrive within 5 s, the whole request within 10 s, and a connection
-//   idle (or not reading its answer) for 5 s is closed. At most 64 connections at once.
+//   idle (or not reading its answer) for 5 s is closed. At most 64 connections at once; at the limit a
+//   new connection closes the one idle longest, so idle or slowloris sockets cannot lock /healthz out
+//   (connections.ts says why that and not a per-address limit or shorter timeouts).
 // - Responses: Cache-Control: no-store, X-Content-Type-Options: nosniff, a CSP that allows nothing.
 //   A snapshot is served byte for byte as stored.
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -23,7 +25,11 @@ import { SNAPSHOT_ID_RE, type SnapshotStore } from '../incident/store';
 import { errnoCode, errorMessage } from '../util/errors';
 import { VERSION } from '../version';
 import type { DaemonStatus } from './daemon';
+import { ConnectionGuard, type ConnectionStats } from './connections';
+import { healthOf } from './health';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics';
+
+export { healthOf };
 
 export type Route =
   | { kind: 'healthz' }
@@ -119,26 +125,6 @@ export function listenProblem(c: Pick<Config, 'listen' | 'apiToken'>): { reason:
   };
 }
 
-/** /healthz: alive while host samples keep coming; stale after 3 sample periods (at least 30 s). */
-export function healthOf(s: DaemonStatus, now: number, sampleSeconds: number): { ok: boolean; body: Record<string, unknown> } {
-  const maxAge = Math.max(30, 3 * sampleSeconds);
-  const age = s.lastSampleAt === null ? null : Math.max(0, (now - s.lastSampleAt) / 1000);
-  const ok = age !== null && age <= maxAge;
-  return {
-    ok,
-    body: {
-      status: ok ? 'ok' : s.lastSampleAt === null ? 'starting' : 'stale',
-      version: VERSION,
-      started_at: s.startedAt > 0 ? new Date(s.startedAt).toISOString() : null,
-      uptime_seconds: s.startedAt > 0 ? Math.round((now - s.startedAt) / 1000) : 0,
-      last_sample_at: s.lastSampleAt === null ? null : new Date(s.lastSampleAt).toISOString(),
-      last_sample_age_seconds: age === null ? null : Math.round(age * 10) / 10,
-      max_sample_age_seconds: maxAge,
-      services: s.services.map((x) => ({ name: x.name, health: x.health, consecutive_failures: x.consecutiveFailures, open_incident: x.openIncidentId })),
-    },
-  };
-}
-
 const BASE_HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
@@ -150,7 +136,6 @@ export interface ApiServerOptions {
   store: SnapshotStore;
   status: () => DaemonStatus;
   log: { warn(m: string): void; debug(m: string): void };
-  now?: () => number;
   limits?: Partial<typeof SERVER_LIMITS>;
 }
 
@@ -158,12 +143,11 @@ export class ApiServer {
   private readonly server: http.Server;
   private readonly ctx: RouteContext;
   private readonly limits: typeof SERVER_LIMITS;
-  private readonly now: () => number;
   private bound: { host: string; port: number } | null = null;
+  private readonly connections: ConnectionGuard;
 
   constructor(private readonly opts: ApiServerOptions) {
     this.limits = { ...SERVER_LIMITS, ...opts.limits };
-    this.now = opts.now ?? Date.now;
     this.ctx = {
       services: new Set(opts.config.services.map((s) => s.name)),
       retention: opts.config.retention,
@@ -177,7 +161,9 @@ export class ApiServer {
       keepAliveTimeout: this.limits.idleTimeoutMs,
     });
     this.server.headersTimeout = this.limits.headersTimeoutMs; // not a createServer option before Node 18.17
-    this.server.maxConnections = this.limits.maxConnections;
+    // not server.maxConnections: that drops the newest connection, the guard closes the longest idle one
+    this.connections = new ConnectionGuard(this.limits.maxConnections, (m) => opts.log.warn(m));
+    this.connections.attach(this.server);
     this.server.setTimeout(this.limits.idleTimeoutMs); // idle or not reading: destroyed
     this.server.on('request', (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
@@ -226,6 +212,11 @@ export class ApiServer {
     return `http://${hostPort(this.bound.host, this.bound.port)}`;
   }
 
+  /** Open connections, and how many were closed or refused at the limit. */
+  connectionStats(): ConnectionStats {
+    return this.connections.stats();
+  }
+
   async close(): Promise<void> {
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -255,7 +246,7 @@ export class ApiServer {
     const rt = r.route;
     switch (rt.kind) {
       case 'healthz': {
-        const h = healthOf(this.opts.status(), this.now(), this.opts.config.sampleSeconds);
+        const h = healthOf(this.opts.status(), this.opts.config.sampleSeconds);
         this.send(res, head, h.ok ? 200 : 503, h.body);
         return;
       }

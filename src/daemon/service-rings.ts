@@ -1,5 +1,8 @@
 // Each service's rings: one row per health check, and one per `systemctl show` poll of its unit, in
 // preallocated Float64Arrays (raw values, NaN for "none"), read back as the snapshot's samples.
+// Rows come back in the order they were taken, each with the wall time as read: after a clock step the
+// times go back (or jump) there as they did on the box, which is what the journal beside them shows too.
+// Nothing here searches them by time (src/sample/ring.ts says how a search copes with a step).
 import type { ProbeSample, UnitSample } from '../incident/snapshot';
 import { probeErrorCode, probeErrorKindOf, type ProbeResult } from '../probe/http';
 import { Ring } from '../sample/ring';

@@ -56,6 +56,10 @@ export function serviceStatus(over: Partial<ServiceStatus> = {}): ServiceStatus 
     openIncidentId: null,
     incidentsTotal: { health_check: 0, unit_restart: 0, manual: 0 },
     unitRestartsTotal: 0,
+    lastCheckAgeMs: 1000,
+    maxCheckAgeMs: 90_000,
+    oldestJobAgeMs: null,
+    maxJobAgeMs: 300_000,
     ...over,
   };
 }
@@ -64,6 +68,8 @@ export function daemonStatus(over: Partial<DaemonStatus> = {}): DaemonStatus {
   return {
     startedAt: 1_000_000,
     lastSampleAt: 1_000_000,
+    lastSampleAgeMs: 1000,
+    uptimeMs: 60_000,
     lastSampleDurationMs: 3,
     lastCaptureDurationMs: null,
     services: [serviceStatus()],

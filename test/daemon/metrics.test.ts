@@ -12,6 +12,8 @@ const service = serviceStatus;
 const busy: DaemonStatus = {
   startedAt: 1,
   lastSampleAt: 2,
+  lastSampleAgeMs: 1,
+  uptimeMs: 1,
   lastSampleDurationMs: 12.5,
   lastCaptureDurationMs: 812,
   services: [
@@ -29,7 +31,7 @@ const busy: DaemonStatus = {
   notifications: { queued: 0, delivered: 2, failed: 1, dropped: 0 },
 };
 
-const idle: DaemonStatus = { startedAt: 0, lastSampleAt: null, lastSampleDurationMs: null, lastCaptureDurationMs: null, services: [service()], notifications: null };
+const idle: DaemonStatus = { startedAt: 0, lastSampleAt: null, lastSampleAgeMs: null, uptimeMs: 0, lastSampleDurationMs: null, lastCaptureDurationMs: null, services: [service()], notifications: null };
 
 describe('exposition pieces', () => {
   test('label values', () => {

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { HEALTHY, step, stepRestart, type Effect, type MonitorPolicy, type MonitorState } from '../../src/daemon/monitor';
+import { HEALTHY, checkDelay, step, stepRestart, type Effect, type Instant, type MonitorPolicy, type MonitorState } from '../../src/daemon/monitor';
 
 const policy: MonitorPolicy = { failureThreshold: 3, intervalMs: 30_000, confirmIntervalMs: 5_000 };
+/** A moment with both clocks agreeing (the monotonic one offset, as performance.now() is from the epoch). */
+const at = (wall: number): Instant => ({ wall, mono: wall - 900_000 });
+const H = 3_600_000;
 
 /** Drive the machine with a fake clock: each check happens when the previous step asked for it. */
 function drive(checks: boolean[], p = policy, start: MonitorState = HEALTHY) {
@@ -10,7 +13,7 @@ function drive(checks: boolean[], p = policy, start: MonitorState = HEALTHY) {
   let now = 1_000_000;
   const log: { at: number; health: string; effects: Effect[]; next: number }[] = [];
   for (const ok of checks) {
-    const r = step(state, ok, now, p);
+    const r = step(state, ok, at(now), p);
     state = r.state;
     log.push({ at: now, health: state.health, effects: r.effects, next: r.nextCheckMs });
     now += r.nextCheckMs;
@@ -137,7 +140,7 @@ describe('monitor state machine', () => {
   ];
   for (const c of restarts) {
     test(`unit restart ${c.name}`, () => {
-      const r = stepRestart(c.input, 5000, policy);
+      const r = stepRestart(c.input, at(5000), policy);
       assert.equal(r.state.health, c.want.health);
       assert.deepEqual(r.effects, c.want.effects);
       assert.equal(r.nextCheckMs, policy.confirmIntervalMs, 'look again soon: does the new run answer?');
@@ -145,15 +148,15 @@ describe('monitor state machine', () => {
   }
 
   test('a restart incident recovers at the next passing check, with the downtime from the restart', () => {
-    const r = stepRestart(HEALTHY, 5000, policy);
-    const next = step(r.state, true, 7000, policy);
+    const r = stepRestart(HEALTHY, at(5000), policy);
+    const next = step(r.state, true, at(7000), policy);
     assert.deepEqual(next.effects, [{ kind: 'recover', at: 7000, downtimeMs: 2000 }]);
     assert.equal(next.state.health, 'healthy');
   });
 
   test('a check that started before the restart was seen and passes after it: downtime 0, not negative', () => {
-    const r = stepRestart(HEALTHY, 5000, policy);
-    const next = step(r.state, true, 4000, policy);
+    const r = stepRestart(HEALTHY, at(5000), policy);
+    const next = step(r.state, true, at(4000), policy);
     assert.deepEqual(next.effects, [{ kind: 'recover', at: 4000, downtimeMs: 0 }]);
   });
 });
@@ -166,7 +169,7 @@ describe('a requested restart under way holds the confirmation', () => {
     let now = start;
     const out: string[] = [];
     for (const ok of checks) {
-      const r = step(state, ok, now, policy, until);
+      const r = step(state, ok, at(now), policy, at(until).mono);
       state = r.state;
       out.push(`${state.health}:${r.effects.map((e) => e.kind).join('+') || '-'}`);
       now += policy.confirmIntervalMs;
@@ -190,8 +193,62 @@ describe('a requested restart under way holds the confirmation', () => {
   for (const c of cases) test(c.name, () => assert.deepEqual(held(c.input.checks, start + c.input.untilMs), c.want));
 
   test('a held suspicion rechecks at the confirm interval', () => {
-    const r = step({ health: 'suspect', consecutiveFailures: 5, firstFailureAt: start }, false, start + 1000, policy, start + 60_000);
+    const r = step({ health: 'suspect', consecutiveFailures: 5, firstFailureAt: start }, false, at(start + 1000), policy, at(start + 60_000).mono);
     assert.equal(r.state.health, 'suspect');
     assert.equal(r.nextCheckMs, policy.confirmIntervalMs);
   });
+});
+
+describe('the wall clock steps an hour; what is timed goes by the monotonic clock', () => {
+  test('the next check is due one interval after the last one started, whatever the wall clock did', () => {
+    const cases: { name: string; input: { next: number; started: Instant; now: Instant }; want: number }[] = [
+      { name: 'no step, a check of 200 ms', input: { next: 30_000, started: at(1_000_000), now: at(1_000_200) }, want: 29_800 },
+      { name: 'stepped back 1 h during the check', input: { next: 30_000, started: at(1_000_000), now: { wall: 1_000_200 - H, mono: at(1_000_200).mono } }, want: 29_800 },
+      { name: 'stepped forward 1 h during the check', input: { next: 30_000, started: at(1_000_000), now: { wall: 1_000_200 + H, mono: at(1_000_200).mono } }, want: 29_800 },
+      { name: 'a check longer than the interval: due at once', input: { next: 5_000, started: at(1_000_000), now: at(1_006_000) }, want: 0 },
+    ];
+    for (const c of cases) assert.equal(checkDelay(c.input.next, c.input.started.mono, c.input.now.mono), c.want, c.name);
+  });
+
+  /** Two failed checks 5 s apart on the monotonic clock, the wall clock stepped `step` between them, held until 60 s after the first. */
+  const held = (wallStep: number) => {
+    const first = at(1_000_000);
+    const second: Instant = { wall: first.wall + 5000 + wallStep, mono: first.mono + 5000 };
+    const hold = first.mono + 60_000;
+    const s1 = step(HEALTHY, false, first, { ...policy, failureThreshold: 2 }, hold);
+    return step(s1.state, false, second, { ...policy, failureThreshold: 2 }, hold);
+  };
+  const holds: { name: string; input: number; want: string }[] = [
+    { name: 'no step: still held', input: 0, want: 'suspect' },
+    { name: 'stepped forward 1 h: still held, not released early', input: H, want: 'suspect' },
+    { name: 'stepped back 1 h: still held (and it ends when it should: below)', input: -H, want: 'suspect' },
+  ];
+  for (const c of holds) test(`a requested restart's hold: ${c.name}`, () => assert.equal(held(c.input).state.health, c.want));
+
+  test("a requested restart's hold ends when it should though the wall clock went back an hour", () => {
+    const first = at(1_000_000);
+    const hold = first.mono + 10_000;
+    const p = { ...policy, failureThreshold: 2 };
+    const s1 = step(HEALTHY, false, first, p, hold);
+    const after: Instant = { wall: first.wall + 15_000 - H, mono: first.mono + 15_000 };
+    const s2 = step(s1.state, false, after, p, hold);
+    assert.deepEqual(s2.effects, [{ kind: 'commit', trigger: 'health_check', firstFailureAt: first.wall, confirmedAt: after.wall, consecutiveFailures: 2 }]);
+  });
+
+  const downtimes: { name: string; input: { wallStep: number; restored?: boolean }; want: number }[] = [
+    { name: 'no step', input: { wallStep: 0 }, want: 20_000 },
+    { name: 'stepped back 1 h: the downtime is still 20 s, not 0', input: { wallStep: -H }, want: 20_000 },
+    { name: 'stepped forward 1 h: the downtime is still 20 s, not 1 h', input: { wallStep: H }, want: 20_000 },
+    { name: 'restored from .state.json (no monotonic first failure): by the wall clock', input: { wallStep: H, restored: true }, want: 20_000 + H },
+  ];
+  for (const c of downtimes) {
+    test(`downtime: ${c.name}`, () => {
+      const first = at(1_000_000);
+      let s = stepRestart(HEALTHY, first, policy).state;
+      if (c.input.restored) s = { health: s.health, consecutiveFailures: s.consecutiveFailures, firstFailureAt: s.firstFailureAt };
+      const back: Instant = { wall: first.wall + 20_000 + c.input.wallStep, mono: first.mono + 20_000 };
+      const r = step(s, true, back, policy);
+      assert.deepEqual(r.effects, [{ kind: 'recover', at: back.wall, downtimeMs: c.want }]);
+    });
+  }
 });

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ApiServer, authorized, healthOf, isLoopbackHost, listenProblem, route, type Route, type RouteContext } from '../../src/daemon/server';
+import { ApiServer, authorized, isLoopbackHost, listenProblem, route, type Route, type RouteContext } from '../../src/daemon/server';
 import type { Snapshot } from '../../src/incident/snapshot';
 import { SnapshotStore } from '../../src/incident/store';
 import { daemonStatus, raw, request, snapshotFixture } from './_helpers';
@@ -153,22 +153,6 @@ describe('loopback and the listen check', () => {
 
 const status = daemonStatus;
 
-test('healthOf: alive while samples are fresh', () => {
-  const t0 = 1_000_000;
-  const cases: { name: string; input: { last: number | null; now: number; sampleSeconds: number }; want: [boolean, string] }[] = [
-    { name: 'no sample yet', input: { last: null, now: t0, sampleSeconds: 10 }, want: [false, 'starting'] },
-    { name: 'fresh', input: { last: t0, now: t0 + 5000, sampleSeconds: 10 }, want: [true, 'ok'] },
-    { name: 'at the 30 s floor', input: { last: t0, now: t0 + 30_000, sampleSeconds: 1 }, want: [true, 'ok'] },
-    { name: 'stale', input: { last: t0, now: t0 + 31_000, sampleSeconds: 10 }, want: [false, 'stale'] },
-    { name: 'three long periods', input: { last: t0, now: t0 + 170_000, sampleSeconds: 60 }, want: [true, 'ok'] },
-    { name: 'more than three', input: { last: t0, now: t0 + 181_000, sampleSeconds: 60 }, want: [false, 'stale'] },
-  ];
-  for (const c of cases) {
-    const h = healthOf(status({ lastSampleAt: c.input.last }), c.input.now, c.input.sampleSeconds);
-    assert.deepEqual([h.ok, h.body.status], c.want, c.name);
-  }
-});
-
 // --- the server ----------------------------------------------------------------------------------
 
 function snap(service: string, id: string, notification?: Snapshot['notification']): Snapshot {
@@ -206,7 +190,6 @@ describe('ApiServer on 127.0.0.1', () => {
       store,
       status: () => status(),
       log,
-      now: () => 1_000_000 + 1000,
       limits: { headersTimeoutMs: 500, requestTimeoutMs: 1000, idleTimeoutMs: 1000, maxHeaderBytes: 2048 },
     });
     port = (await server.listen()).port;

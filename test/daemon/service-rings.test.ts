@@ -25,3 +25,13 @@ test('unit ring: values, and none where systemctl had none', () => {
     { at: '1970-01-01T00:00:02.000Z', memory_current_bytes: null, tasks_current: null, n_restarts: 1 },
   ]);
 });
+
+test('probe ring: a clock stepped back an hour keeps the rows in the order they were taken', () => {
+  const r = new ProbeRing(3);
+  const H = 3_600_000;
+  for (const at of [H + 1000, H + 2000, 3000]) r.push({ at, ok: true, status: 200, latencyMs: 1 });
+  assert.deepEqual(
+    r.samples().map((s) => s.at),
+    ['1970-01-01T01:00:01.000Z', '1970-01-01T01:00:02.000Z', '1970-01-01T00:00:03.000Z'],
+  );
+});

@@ -87,4 +87,30 @@ describe('Ring', () => {
       );
     });
   }
+
+  // The wall clock stepped (NTP, a VM resumed): times read every 10 s, then a step of an hour. Rows keep
+  // the time as read; a window is every row from the first whose largest time so far is >= t.
+  const H = 3600;
+  const before = [0, 10, 20, 30, 40, 50];
+  const back = [...before, 60 - H, 70 - H, 80 - H];
+  const forward = [...before, 60 + H, 70 + H, 80 + H];
+  const steps: { name: string; push: number[]; t: number; capacity?: number; want: number[] }[] = [
+    { name: 'back 1 h: since a time before the step (the first failure) keeps every row after it', push: back, t: 45, want: [50, 60 - H, 70 - H, 80 - H] },
+    { name: 'back 1 h: the last 25 s on the clock as it reads now holds the recent rows (and, too wide, the hour before)', push: back, t: 80 - H - 25, want: back },
+    { name: 'back 1 h: after the newest key, nothing', push: back, t: 51, want: [] },
+    { name: 'forward 1 h: the last 25 s on the clock as it reads now', push: forward, t: 80 + H - 25, want: [60 + H, 70 + H, 80 + H] },
+    { name: 'forward 1 h: since a time before the step', push: forward, t: 45, want: [50, 60 + H, 70 + H, 80 + H] },
+    { name: 'back, then wrapped past the rows before the step', push: [...back, 90 - H, 100 - H, 110 - H, 120 - H, 130 - H, 140 - H], t: 45, capacity: 8, want: [70 - H, 80 - H, 90 - H, 100 - H, 110 - H, 120 - H, 130 - H, 140 - H] },
+    { name: 'a NaN time keeps its place and is not searched by', push: [10, Number.NaN, 30], t: 20, want: [30] },
+  ];
+  for (const c of steps) {
+    test(`since, the clock stepped: ${c.name}`, () => {
+      const r = new Ring(c.capacity ?? 16, 1);
+      for (const t of c.push) r.push([t * 1000]);
+      assert.deepEqual(
+        r.since(c.t * 1000).map((row) => row[0]! / 1000),
+        c.want,
+      );
+    });
+  }
 });
