@@ -9,7 +9,8 @@ import type { Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { quote } from '../util/errors';
 import { VERSION } from '../version';
-import { refusedCertificate } from './tls';
+import { presentedCertificate, refusedCertificate, type TlsCertificate } from './tls';
+import { parseTcpUrl, probeTcp } from './tcp';
 import { classifyProbeError, type ProbeStage } from './classify';
 import type { ProbeResult, ProbeSpec, StatusRange } from './result';
 
@@ -47,7 +48,7 @@ function parseProbeUrl(url: string): URL | string {
     return `invalid URL ${quote(url)} (expected http://host[:port]/path or https://…)`;
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    return `unsupported scheme "${u.protocol}" in ${quote(url)} (only http:// and https:// can be probed)`;
+    return `unsupported scheme "${u.protocol}" in ${quote(url)} (only http://, https:// and tcp:// can be probed)`;
   }
   return u;
 }
@@ -57,7 +58,7 @@ function parseProbeUrl(url: string): URL | string {
  * time with its own hints (config.ts Reader.url); this is for callers that probe other URLs.
  */
 export function probeUrlProblem(url: string): string | undefined {
-  const u = parseProbeUrl(url);
+  const u = isTcpUrl(url) ? parseTcpUrl(url) : parseProbeUrl(url);
   return typeof u === 'string' ? u : undefined;
 }
 
@@ -73,11 +74,25 @@ function snippet(body: Buffer): string {
   return body.subarray(0, SNIPPET_BYTES).toString('utf8').slice(0, SNIPPET_CHARS);
 }
 
+const isTcpUrl = (url: string): boolean => /^tcp:/i.test(url);
+
+/** The request's headers: ours, then the service's `headers` (which replace ours by name, in any case). */
+function requestHeaders(own: ProbeSpec['headers']): Record<string, string> {
+  const headers: Record<string, string> = { 'user-agent': `preflight/${VERSION}`, accept: '*/*' };
+  for (const [name, value] of Object.entries(own ?? {})) {
+    delete headers[name.toLowerCase()];
+    headers[name] = value;
+  }
+  return headers;
+}
+
 /**
  * GET `spec.url` once, on a fresh connection, within `spec.timeoutMs`. Never rejects: every failure is a
- * result with an `errorKind`. Redirects are not followed (a 3xx is just a status).
+ * result with an `errorKind`. Redirects are not followed (a 3xx is just a status). A tcp:// URL is
+ * only connected to (tcp.ts).
  */
 export function probe(spec: ProbeSpec): Promise<ProbeResult> {
+  if (isTcpUrl(spec.url)) return probeTcp(spec);
   const at = Date.now();
   const started = performance.now();
   const latency = (): number => performance.now() - started;
@@ -114,6 +129,9 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
     let req: http.ClientRequest | undefined;
     // The TLS connection: before the hand-over req.destroy() cannot reach it, so finish() destroys it too.
     let tlsSocket: tls.TLSSocket | undefined;
+    // The certificate the server presented, once the handshake is done: kept on every result after it
+    // (its expiry is worth a warning however the check ends), with the verify error tls_insecure let pass.
+    let certificate: TlsCertificate | undefined;
 
     const finish = (r: Omit<ProbeResult, 'at' | 'latencyMs'>): void => {
       if (done) return;
@@ -122,7 +140,7 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
       // Always drop the connection: no keep-alive, no half-read body left in a kernel buffer.
       req?.destroy();
       tlsSocket?.destroy();
-      resolve({ at, latencyMs: latency(), ...r });
+      resolve({ at, latencyMs: latency(), ...(certificate && !r.tls ? { tls: certificate } : {}), ...r });
     };
 
     const timer = setTimeout(() => {
@@ -180,6 +198,8 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
         // SNI must not be an address (RFC 6066; Node warns): the same rule as https.Agent's
         servername: isIP(host) ? undefined : host,
         rejectUnauthorized: false,
+        // tls_ca_file: the CAs (or the self-signed certificate) this service's certificate must chain to, instead of the system's
+        ...(spec.ca !== undefined ? { ca: spec.ca } : {}),
       });
       tlsSocket = socket;
       trackStages(socket);
@@ -191,10 +211,12 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
       });
       socket.once('secureConnect', () => {
         const refused = process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' ? undefined : refusedCertificate(socket, host);
-        if (refused) {
+        if (refused && !spec.insecure) {
           finish({ ok: false, errorKind: 'tls', message: refused.message, tls: refused.tls });
           return;
         }
+        // tls_insecure: go on, and keep what verification said (its code) with the certificate
+        certificate = refused ? refused.tls : presentedCertificate(socket);
         if (stage !== 'body') stage = 'response headers';
         handed = true;
         oncreate(null, socket);
@@ -204,7 +226,7 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
 
     const options: https.RequestOptions = {
       method: 'GET',
-      headers: { 'user-agent': `preflight/${VERSION}`, accept: '*/*' },
+      headers: requestHeaders(spec.headers),
       // Without an agent Node sends Connection: close and closes the socket (as with keepAlive false).
       ...(isHttps
         ? { createConnection: connectVerified as unknown as https.RequestOptions['createConnection'], defaultPort: 443 }

@@ -2,9 +2,9 @@
 // probe speaks (http.ts: http:// and https://; tcp.ts: tcp://), and the small stable codes a result is
 // kept as in a service's ring. Pure types and tables.
 import type { StatusRange } from '../config/config';
-import type { TlsFailure } from './tls';
+import type { TlsCertificate, TlsFailure } from './tls';
 
-export type { StatusRange, TlsFailure };
+export type { StatusRange, TlsCertificate, TlsFailure };
 
 /** Why a probe failed; the snapshot's `error.kind` (DESIGN.md, schema preflight.snapshot/1). */
 export type ProbeErrorKind = 'http_status' | 'timeout' | 'connection_refused' | 'dns' | 'tls' | 'reset' | 'body_mismatch';
@@ -20,6 +20,12 @@ export interface ProbeSpec {
   expectBody?: string;
   /** Read at most this many body bytes (default 64 KiB); past it the connection is dropped. */
   maxBodyBytes?: number;
+  /** Request headers (`headers:` of the service), sent after preflight's own and replacing them by name. */
+  headers?: Record<string, string>;
+  /** PEM: the CAs https:// certificates must chain to instead of the system's (`tls_ca_file`, read at config load). */
+  ca?: string;
+  /** Accept a certificate that fails verification (`tls_insecure`); the result still says why it failed (tls.code). */
+  insecure?: boolean;
 }
 
 /** The outcome of one GET against a health URL. */
@@ -39,8 +45,11 @@ export interface ProbeResult {
   bodyBytes?: number;
   /** The body was longer than maxBodyBytes: reading stopped there and the connection was dropped. */
   bodyTruncated?: boolean;
-  /** The server's certificate was refused: why, and the certificate's facts (errorKind 'tls'). */
-  tls?: TlsFailure;
+  /**
+   * https://: the server's certificate, once it was presented. On errorKind 'tls' why it was refused;
+   * otherwise `code` is null when it was verified, or the verify error tls_insecure let pass.
+   */
+  tls?: TlsCertificate;
   /** The name lookup failed (errorKind 'dns'), or the deadline passed during it (errorKind 'timeout'). */
   dns?: ProbeDnsFailure;
 }
