@@ -43,7 +43,7 @@ export function parseHealthUrl(r: Reader, entry: YamlEntry, path: string): strin
   if (!/^tcp:/i.test(raw)) return r.url(entry, path, 'http://127.0.0.1:8080/health');
   const t = parseTcpUrl(raw);
   if (typeof t === 'string') {
-    const hint = / no port /.test(t)
+    const hint = t.startsWith('no port ')
       ? `add the port the service listens on, e.g. ${TCP_EXAMPLE}`
       : `write tcp://host:port and nothing else, e.g. ${TCP_EXAMPLE}`;
     r.fail(v, `${path}: ${t}`, hint);

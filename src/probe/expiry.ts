@@ -10,10 +10,13 @@ export const EXPIRY_WARNING_MS = 7 * 24 * 3600 * 1000;
 const HOUR = 3600 * 1000;
 const DAY = 24 * HOUR;
 
-/** "3 days", "1 day", "5 hours", "20 minutes": how long is left, rounded down to its largest unit. */
+/** "2 days 23 hours", "3 days", "5 hours", "20 minutes": how long is left, rounded down, in its two largest units at most. */
 export function timeLeftWords(ms: number): string {
   const unit = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-  if (ms >= DAY) return unit(Math.floor(ms / DAY), 'day');
+  if (ms >= DAY) {
+    const hours = Math.floor((ms % DAY) / HOUR);
+    return `${unit(Math.floor(ms / DAY), 'day')}${hours > 0 ? ` ${unit(hours, 'hour')}` : ''}`;
+  }
   if (ms >= HOUR) return unit(Math.floor(ms / HOUR), 'hour');
   return unit(Math.max(0, Math.floor(ms / 60_000)), 'minute');
 }
