@@ -15,11 +15,9 @@ import type { SnapshotError } from '../../src/incident/snapshot';
 import { ExpiryNotices, timeLeftWords } from '../../src/probe/expiry';
 import { probe, type ProbeResult } from '../../src/probe/http';
 import { probeSpecOf } from '../../src/probe/options';
-import { TestCa, haveOpenssl } from './_certs';
+import { TestCa, caDate as stamp, haveOpenssl } from './_certs';
 
 const DAY = 24 * 3600 * 1000;
-/** openssl ca's -startdate/-enddate form, to the second. */
-const stamp = (ms: number): string => `${new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
 const iso = (ms: number): string => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 
 /** The snapshot's error for a failed check, as the daemon writes it (daemon.ts, the capture effect). */
