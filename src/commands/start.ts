@@ -4,7 +4,7 @@ import { exampleConfigWarning } from '../config/example';
 import { describeConfigSource, locateConfig, readConfigFile } from '../config/find';
 import { Daemon } from '../daemon/daemon';
 import { Logger } from '../daemon/log';
-import { Notifier } from '../daemon/notify';
+import { Notifier, headerSecrets } from '../daemon/notify';
 import { ApiServer, listenProblem } from '../daemon/server';
 import { ConfigError } from '../util/errors';
 import { VERSION } from '../version';
@@ -42,6 +42,8 @@ export const startCommand: Command = {
     const log = new Logger(io, { debug: values.debug === true });
     if (example) log.warn(example);
     log.addSecret(config.apiToken); // the Notifier registers the webhook's and headers' own secrets
+    // a health check's headers (an auth token for a protected route) are redacted like the webhook's
+    for (const svc of config.services) for (const s of headerSecrets(svc.headers ?? {})) log.addSecret(s);
     const notifier = config.notifications ? new Notifier({ config: config.notifications, log }) : undefined;
     const daemon = new Daemon(config, log, {}, notifier ? { notifier } : {});
     const api = config.listen ? new ApiServer({ config, store: daemon.store, status: () => daemon.status(), log }) : null;

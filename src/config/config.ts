@@ -15,6 +15,9 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { ConfigError, errnoCode, isErrno, quote } from '../util/errors';
 import { canonicalNumber, parseYaml, type Pos, type YamlEntry, type YamlMap, type YamlNode } from './yaml';
+import { formatHeaders, formatProbeOptions, parseHeaders, parseHealthUrl, parseProbeOptions, PROBE_KEYS, REDACTED } from './service';
+
+export { REDACTED };
 
 /** An accepted HTTP status range, inclusive; a single code is {min: code, max: code}. From `expect_status`. */
 export interface StatusRange {
@@ -25,6 +28,7 @@ export interface StatusRange {
 /** One watched service, from an entry of `services:` in preflight.yaml, with inherited settings filled in. */
 export interface ServiceConfig {
   name: string;
+  /** http://, https:// or tcp://host:port */
   healthUrl: string;
   /** Always ends in ".service". */
   unit?: string;
@@ -33,6 +37,13 @@ export interface ServiceConfig {
   intervalSeconds: number;
   timeoutSeconds: number;
   bufferSamples: number;
+  /** Request headers of the health check (`headers:`); values are secrets (redacted when printed). */
+  headers?: Record<string, string>;
+  /** `tls_ca_file`, absolute, and its PEM contents (read at config load). */
+  tlsCaFile?: string;
+  tlsCa?: string;
+  /** `tls_insecure`: accept a certificate that fails verification (the result still says why). */
+  tlsInsecure?: boolean;
 }
 
 /** `notifications:` in preflight.yaml. */
@@ -79,8 +90,6 @@ export const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export function hostPort(host: string, port: number): string {
   return `${isIPv6(host) ? `[${host}]` : host}:${port}`;
 }
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-export const REDACTED = '<redacted>';
 
 export const TOP_KEYS = [
   'snapshot_dir',
@@ -98,7 +107,7 @@ export const TOP_KEYS = [
   'notifications',
   'services',
 ];
-export const SERVICE_KEYS = ['name', 'health_url', 'unit', 'expect_status', 'expect_body', 'interval_seconds', 'timeout_seconds', 'buffer_samples'];
+export const SERVICE_KEYS = ['name', 'health_url', 'unit', 'expect_status', 'expect_body', 'interval_seconds', 'timeout_seconds', 'buffer_samples', ...PROBE_KEYS];
 export const NOTIFICATION_KEYS = ['webhook', 'format', 'public_url', 'recovery', 'headers'];
 
 /** Optimal string alignment distance: Levenshtein plus adjacent transpositions ("intreval"). */
@@ -141,7 +150,8 @@ function got(node: YamlNode): string {
   return String(node.value);
 }
 
-class Reader {
+/** Reads values out of the parsed YAML, failing with the value's file:line:column and a hint. */
+export class Reader {
   constructor(
     readonly file: string,
     readonly env: NodeJS.ProcessEnv,
@@ -322,21 +332,8 @@ function parseNotifications(r: Reader, entry: YamlEntry, listen: Config['listen'
   if (publicUrl && publicUrl.length > 1) publicUrl = publicUrl.replace(/\/+$/, '');
   const recoveryEntry = entryOf(map, 'recovery');
   const recovery = recoveryEntry ? r.boolean(recoveryEntry, 'notifications.recovery') : true;
-  const headers: Record<string, string> = {};
   const headersEntry = entryOf(map, 'headers');
-  if (headersEntry) {
-    const hm = r.map(headersEntry, 'notifications.headers', 'one "Header-Name: value" per line, indented under headers:');
-    const seen = new Map<string, Pos>();
-    for (const h of hm.entries.values()) {
-      if (!HEADER_NAME.test(h.key)) r.fail(h.keyPos, `notifications.headers: ${quote(h.key)} is not a valid header name`, 'header names are letters, digits and - (e.g. Authorization, X-Token)');
-      const first = seen.get(h.key.toLowerCase());
-      if (first) r.fail(h.keyPos, `notifications.headers: header '${h.key}' is already set on line ${first.line}`, 'header names ignore case; keep one');
-      seen.set(h.key.toLowerCase(), h.keyPos);
-      const value = r.text(h, `notifications.headers.${h.key}`, 'a header value', `e.g. ${h.key}: "Bearer …"`);
-      if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) r.fail(h.value, `notifications.headers.${h.key}: the value holds a control character`, 'header values are one line of text');
-      headers[h.key] = value;
-    }
-  }
+  const headers = headersEntry ? parseHeaders(r, headersEntry, 'notifications.headers') : {};
   const n: NotificationsConfig = { webhook, format, recovery, headers };
   if (publicUrl !== undefined) n.publicUrl = publicUrl;
   return n;
@@ -355,14 +352,16 @@ function parseService(r: Reader, map: YamlMap, name: string, namePos: Pos, path:
     r.fail(namePos, `${path}: service name ${quote(name)} is not allowed`, 'names become folder names and URL paths: 1-64 letters, digits, . _ -, starting with a letter or digit');
   }
   const healthEntry = entryOf(map, 'health_url');
-  if (!healthEntry) r.fail(map, `${path}: missing health_url`, 'add health_url: http://127.0.0.1:8080/health (the URL preflight checks)');
+  if (!healthEntry) r.fail(map, `${path}: missing health_url`, 'add health_url: http://127.0.0.1:8080/health (the URL preflight checks), or tcp://host:port');
+  const healthUrl = parseHealthUrl(r, healthEntry, `${path}.health_url`);
   const svc: ServiceConfig = {
     name,
-    healthUrl: r.url(healthEntry, `${path}.health_url`, 'http://127.0.0.1:8080/health'),
+    healthUrl,
     expectStatus: DEFAULT_EXPECT_STATUS.map((s) => ({ ...s })),
     intervalSeconds: top.intervalSeconds,
     timeoutSeconds: top.timeoutSeconds,
     bufferSamples: top.bufferSamples,
+    ...parseProbeOptions(r, map, path, healthUrl),
   };
   const e = (k: string): YamlEntry | undefined => entryOf(map, k);
   const unit = e('unit');
@@ -571,17 +570,18 @@ export function formatConfig(c: Config): string {
     out.push('notifications:', `  webhook: ${s(redactUrl(no.webhook, true))}`, `  format: ${no.format}`);
     if (no.publicUrl !== undefined) out.push(`  public_url: ${s(redactUrl(no.publicUrl, false))}`);
     out.push(`  recovery: ${no.recovery}`);
-    const names = Object.keys(no.headers);
-    if (names.length > 0) out.push('  headers:', ...names.map((h) => `    ${s(h)}: ${s(REDACTED)}`));
+    out.push(...formatHeaders(no.headers, '  ', s));
   }
   out.push('services:');
   for (const svc of c.services) {
     out.push(`  - name: ${s(svc.name)}`, `    health_url: ${s(redactUrl(svc.healthUrl, false))}`);
     if (svc.unit !== undefined) out.push(`    unit: ${s(svc.unit)}`);
     const ranges = svc.expectStatus.map(statusText);
-    out.push(`    expect_status: ${ranges.length === 1 ? ranges[0] : `[${ranges.join(', ')}]`}`);
+    // a tcp:// check has no status (and refuses the key)
+    if (!/^tcp:/i.test(svc.healthUrl)) out.push(`    expect_status: ${ranges.length === 1 ? ranges[0] : `[${ranges.join(', ')}]`}`);
     if (svc.expectBody !== undefined) out.push(`    expect_body: ${s(svc.expectBody)}`);
     out.push(`    interval_seconds: ${n(svc.intervalSeconds)}`, `    timeout_seconds: ${n(svc.timeoutSeconds)}`, `    buffer_samples: ${n(svc.bufferSamples)}`);
+    out.push(...formatProbeOptions(svc, s));
   }
   return `${out.join('\n')}\n`;
 }

@@ -6,6 +6,7 @@
 import type { Config } from '../config/config';
 import type { Snapshot, Trigger } from '../incident/snapshot';
 import { SnapshotStore } from '../incident/store';
+import { ExpiryNotices } from '../probe/expiry';
 import { probe, type ProbeResult } from '../probe/http';
 import { HostSampler, type HostSample } from '../sample/host';
 import { ProcessTable } from '../sample/procs';
@@ -96,6 +97,8 @@ export class Daemon {
   private startedAt = 0;
   private startedMono: number | null = null;
   private readonly incidents: Incidents;
+  /** certificates near their end, told once each (not at every check) */
+  private readonly expiry = new ExpiryNotices();
 
   constructor(
     readonly config: Config,
@@ -266,6 +269,8 @@ export class Daemon {
     const cfg = rt.cfg;
     const started = this.mono();
     const result = await probe(rt.probeSpec);
+    const expiring = this.expiry.note(cfg.name, result.tls, result.at);
+    if (expiring) this.log.warn(expiring);
     rt.lastProbe = result;
     rt.probes.push(result);
     // a requested restart under way: its failed checks wait for it to come back (or time out)

@@ -5,6 +5,7 @@ import type { Config, ServiceConfig } from '../config/config';
 import type { CapturedContext } from '../incident/capture';
 import type { SnapshotError, Trigger } from '../incident/snapshot';
 import type { ProbeResult, ProbeSpec } from '../probe/http';
+import { probeSpecOf } from '../probe/options';
 import type { HostSample } from '../sample/host';
 import { errorMessage } from '../util/errors';
 import type { Logger } from './log';
@@ -63,12 +64,7 @@ export interface ServiceRuntime {
 export function newRuntime(cfg: ServiceConfig, config: Config, mono: () => number = () => performance.now()): ServiceRuntime {
   return {
       cfg,
-      probeSpec: {
-        url: cfg.healthUrl,
-        timeoutMs: cfg.timeoutSeconds * 1000,
-        expectStatus: cfg.expectStatus,
-        ...(cfg.expectBody !== undefined ? { expectBody: cfg.expectBody } : {}),
-      },
+      probeSpec: probeSpecOf(cfg),
       policy: {
         failureThreshold: config.failureThreshold,
         intervalMs: cfg.intervalSeconds * 1000,

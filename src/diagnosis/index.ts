@@ -4,6 +4,7 @@ import { contextOf } from './context';
 import type { Evidence } from './evidence';
 import type { DiagnosisInput } from './input';
 import { rank } from './rank';
+import { certificateRule } from './rules/certificate';
 import { exitRule } from './rules/exit';
 import { hostRule } from './rules/host';
 import { limitsRule } from './rules/limits';
@@ -45,6 +46,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     ...processRule(ctx),
     ...hostRule(ctx),
     ...probeRule(ctx),
+    ...certificateRule(ctx),
   ];
   const ranking = rank(ctx, evidence);
   return { findings: ranking.findings, context: ranking.context, probableCause: ranking.probableCause, lastWords, invocation: ctx.invocation };

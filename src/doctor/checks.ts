@@ -18,6 +18,7 @@ import type { Config, ServiceConfig } from '../config/config';
 import { loadConfig } from '../config/find';
 import { formatBytes } from '../util/units';
 import { probe, type ProbeResult } from '../probe/http';
+import { probeSpecOf } from '../probe/options';
 import { readAllPressure } from '../proc/pressure';
 import { DiskReader } from '../proc/statfs';
 import { readUnitJournal, type JournalRead } from '../systemd/journal';
@@ -360,7 +361,8 @@ function probeFix(svc: ServiceConfig, r: ProbeResult): string {
 /** One probe's result as a verdict. */
 export function probeCheck(svc: ServiceConfig, r: ProbeResult): Check {
   const name = `health URL for ${svc.name} answers`;
-  if (r.ok) return { name, ok: true, detail: `${svc.healthUrl}: HTTP ${r.status} in ${Math.round(r.latencyMs)} ms` };
+  const answer = r.status === undefined ? 'connected' : `HTTP ${r.status}`; // tcp:// has no status
+  if (r.ok) return { name, ok: true, detail: `${svc.healthUrl}: ${answer} in ${Math.round(r.latencyMs)} ms` };
   return { name, ok: false, detail: `${svc.healthUrl}: ${r.message ?? r.errorKind ?? 'failed'}`, fix: probeFix(svc, r) };
 }
 
@@ -385,12 +387,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const probes = mapLimit(services, PROBE_CONCURRENCY, async (svc) =>
     probeCheck(
       svc,
-      await probe({
-        url: svc.healthUrl,
-        timeoutMs: Math.min(svc.timeoutSeconds * 1000, opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS),
-        expectStatus: svc.expectStatus,
-        ...(svc.expectBody === undefined ? {} : { expectBody: svc.expectBody }),
-      }),
+      await probe(probeSpecOf(svc, Math.min(svc.timeoutSeconds * 1000, opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS))),
     ),
   );
 

@@ -51,8 +51,11 @@ export interface SnapshotError {
   latency_ms: number | null;
   /** the start of the body the service answered with (its own words about why), when there was one */
   body?: string;
-  /** the certificate the server presented, on a TLS failure */
-  tls?: { code: string; subject: string | null; issuer: string | null; valid_from: string | null; valid_to: string | null };
+  /**
+   * https: the certificate the server presented: on a TLS failure with the refusal's code; on any other
+   * failure after the handshake too, `code` then null (verified) or the verify error tls_insecure let pass
+   */
+  tls?: { code: string | null; subject: string | null; issuer: string | null; valid_from: string | null; valid_to: string | null };
 }
 
 /**

@@ -7,91 +7,25 @@ import * as https from 'node:https';
 import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import * as tls from 'node:tls';
-import { getSystemErrorName } from 'node:util';
-import { errnoCode, errorMessage, quote } from '../util/errors';
-import type { StatusRange } from '../config/config';
+import { quote } from '../util/errors';
 import { VERSION } from '../version';
-import { firstLine } from '../util/text';
-import { refusedCertificate, type TlsFailure } from './tls';
+import { presentedCertificate, refusedCertificate, type TlsCertificate } from './tls';
+import { parseTcpUrl, probeTcp } from './tcp';
+import { classifyProbeError, type ProbeStage } from './classify';
+import type { ProbeResult, ProbeSpec, StatusRange } from './result';
 
-export type { StatusRange, TlsFailure };
-
-/** Why a probe failed; the snapshot's `error.kind` (DESIGN.md, schema preflight.snapshot/1). */
-export type ProbeErrorKind = 'http_status' | 'timeout' | 'connection_refused' | 'dns' | 'tls' | 'reset' | 'body_mismatch';
-
-/** One service's health check, from its `health_url`, `timeout`, `expect_status` and `expect_body` config keys. */
-export interface ProbeSpec {
-  url: string;
-  /** One deadline for everything: DNS, connect, TLS, headers and the body read. */
-  timeoutMs: number;
-  /** Accepted statuses; an empty list means 200–299 (the config never passes one: its default is 200–399). */
-  expectStatus: StatusRange[];
-  /** A substring the body must contain (compared as UTF-8 bytes against what was read). */
-  expectBody?: string;
-  /** Read at most this many body bytes (default 64 KiB); past it the connection is dropped. */
-  maxBodyBytes?: number;
-}
-
-/** The outcome of one GET against a health URL. */
-export interface ProbeResult {
-  /** Epoch ms when the probe started. */
-  at: number;
-  ok: boolean;
-  status?: number;
-  /** From the start to the end of the body read (or to the failure). */
-  latencyMs: number;
-  errorKind?: ProbeErrorKind;
-  /** One line: "HTTP 503 Service Unavailable", "no response within 2000 ms (stalled at connect)", … */
-  message?: string;
-  /** First ~200 characters of the body when the status or body check failed. */
-  bodySnippet?: string;
-  /** Body bytes read (at most maxBodyBytes), when a response arrived. */
-  bodyBytes?: number;
-  /** The body was longer than maxBodyBytes: reading stopped there and the connection was dropped. */
-  bodyTruncated?: boolean;
-  /** The server's certificate was refused: why, and the certificate's facts (errorKind 'tls'). */
-  tls?: TlsFailure;
-  /** The name lookup failed (errorKind 'dns'), or the deadline passed during it (errorKind 'timeout'). */
-  dns?: ProbeDnsFailure;
-}
-
-/**
- * A failed lookup of the URL's host. `code` is Node's: ENOTFOUND (getaddrinfo's EAI_NONAME or EAI_NODATA:
- * the resolver answered that the name has no address), EAI_AGAIN (no answer: a resolver that times out,
- * cannot be reached, or answers SERVFAIL), EAI_FAIL, …; ETIMEOUT when the probe's own deadline passed
- * while the lookup was still running (Node's dns.TIMEOUT code, used here for the same thing).
- */
-export interface ProbeDnsFailure {
-  host: string;
-  code: string;
-}
-
-/**
- * Small stable codes so a probe result fits a Float64Array ring; 0 means ok. Never renumber: rings and
- * snapshots written by older versions keep these values.
- */
-export const PROBE_ERROR_CODES: Record<ProbeErrorKind, number> = {
-  http_status: 1,
-  timeout: 2,
-  connection_refused: 3,
-  dns: 4,
-  tls: 5,
-  reset: 6,
-  body_mismatch: 7,
-};
-
-/** The ring code for a result: 0 for ok, else its kind's code. */
-export function probeErrorCode(r: Pick<ProbeResult, 'ok' | 'errorKind'>): number {
-  return r.ok || r.errorKind === undefined ? 0 : PROBE_ERROR_CODES[r.errorKind];
-}
-
-/** The kind a ring code stands for; undefined for 0 (ok) and for codes this version does not know. */
-export function probeErrorKindOf(code: number): ProbeErrorKind | undefined {
-  for (const [kind, c] of Object.entries(PROBE_ERROR_CODES)) {
-    if (c === code) return kind as ProbeErrorKind;
-  }
-  return undefined;
-}
+export { classifyProbeError, type ProbeStage } from './classify';
+export {
+  PROBE_ERROR_CODES,
+  probeErrorCode,
+  probeErrorKindOf,
+  type ProbeDnsFailure,
+  type ProbeErrorKind,
+  type ProbeResult,
+  type ProbeSpec,
+  type StatusRange,
+  type TlsFailure,
+} from './result';
 
 // A shared agent without keep-alive: every probe still opens (and closes) its own connection, but no
 // Agent is built per probe (bench/probe-rss.ts: a little less heap churn than agent:false). HTTPS uses
@@ -114,7 +48,7 @@ function parseProbeUrl(url: string): URL | string {
     return `invalid URL ${quote(url)} (expected http://host[:port]/path or https://…)`;
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    return `unsupported scheme "${u.protocol}" in ${quote(url)} (only http:// and https:// can be probed)`;
+    return `unsupported scheme "${u.protocol}" in ${quote(url)} (only http://, https:// and tcp:// can be probed)`;
   }
   return u;
 }
@@ -124,99 +58,10 @@ function parseProbeUrl(url: string): URL | string {
  * time with its own hints (config.ts Reader.url); this is for callers that probe other URLs.
  */
 export function probeUrlProblem(url: string): string | undefined {
-  const u = parseProbeUrl(url);
+  const u = isTcpUrl(url) ? parseTcpUrl(url) : parseProbeUrl(url);
   return typeof u === 'string' ? u : undefined;
 }
 
-/** Where a probe was when it failed; said in timeout and reset messages because it tells a human where to look. */
-export type ProbeStage = 'dns lookup' | 'connect' | 'TLS handshake' | 'response headers' | 'body';
-
-const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_NODATA', 'EAI_FAIL']);
-// The resolver answered: the name has no address. Node reports getaddrinfo's EAI_NONAME and EAI_NODATA
-// both as ENOTFOUND (doc/api/errors.md; lib/internal/errors.js DNSException); the other two are for
-// callers that pass getaddrinfo's own codes.
-const NO_SUCH_NAME = new Set(['ENOTFOUND', 'EAI_NONAME', 'EAI_NODATA']);
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED']);
-// The connection never got to the service: reported with the refused ones, the message keeps the real code.
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EHOSTDOWN']);
-const TLS_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_GET_CRL',
-  'HOSTNAME_MISMATCH',
-]);
-
-function isTlsCode(code: string, message: string): boolean {
-  return (
-    TLS_CODES.has(code) ||
-    code.startsWith('CERT_') ||
-    code.startsWith('ERR_TLS_') ||
-    code.startsWith('ERR_SSL_') ||
-    (code === 'EPROTO' && /ssl|tls/i.test(message))
-  );
-}
-
-
-/**
- * getaddrinfo's own code behind Node's ENOTFOUND, from the libuv errno Node keeps next to it
- * (EAI_NONAME -3008: no such name; EAI_NODATA -3007: the name exists and has no address).
- */
-function getaddrinfoCode(err: unknown): string | undefined {
-  const errno = typeof err === 'object' && err !== null ? (err as { errno?: unknown }).errno : undefined;
-  if (typeof errno !== 'number' || errno >= 0) return undefined;
-  try {
-    return getSystemErrorName(errno);
-  } catch {
-    return undefined; // not an errno libuv knows
-  }
-}
-
-/** The name a failed lookup was for: Node's `hostname` on getaddrinfo errors, else the caller's. */
-function lookedUp(err: unknown, host: string | undefined): string | undefined {
-  const h = typeof err === 'object' && err !== null ? (err as { hostname?: unknown }).hostname : undefined;
-  return typeof h === 'string' && h !== '' ? h : host;
-}
-
-/**
- * Classify a network error from node:http/https by its code (messages are only a fallback, for
- * errors Node raises without one). `host` names the lookup when the error does not. Pure:
- * table-tested without a network.
- */
-export function classifyProbeError(
-  err: unknown,
-  stage?: ProbeStage,
-  host?: string,
-): { kind: ProbeErrorKind; message: string; dns?: ProbeDnsFailure } {
-  const code = errnoCode(err) ?? '';
-  const raw = firstLine(errorMessage(err)) || 'unknown error';
-  const withCode = code && !raw.includes(code) ? `${raw} (${code})` : raw;
-  const during = stage ? ` during ${stage}` : '';
-  if (UNREACHABLE_CODES.has(code)) return { kind: 'connection_refused', message: withCode };
-  if (DNS_CODES.has(code)) {
-    const name = lookedUp(err, host);
-    if (name === undefined) return { kind: 'dns', message: `DNS: ${withCode}` };
-    const dns = { host: name, code };
-    if (NO_SUCH_NAME.has(code)) {
-      // "no such name" would send a person to check a name that exists: say so when it only lacks an address
-      const nodata = code === 'EAI_NODATA' || (code === 'ENOTFOUND' && getaddrinfoCode(err) === 'EAI_NODATA');
-      return { kind: 'dns', message: nodata ? `DNS: no address for ${name} (the name exists)` : `DNS: no such name ${name}`, dns };
-    }
-    // getaddrinfo's "temporary failure": glibc gives it for a timeout, an unreachable resolver and SERVFAIL
-    if (code === 'EAI_AGAIN') return { kind: 'dns', message: `DNS: the resolver did not answer for ${name}`, dns };
-    return { kind: 'dns', message: `DNS: the lookup of ${name} failed (${code})`, dns };
-  }
-  if (isTlsCode(code, raw)) return { kind: 'tls', message: `TLS: ${withCode}` };
-  if (code === 'ETIMEDOUT') return { kind: 'timeout', message: `${withCode}${during}` };
-  if (RESET_CODES.has(code) || /socket hang up|aborted|premature close/i.test(raw)) {
-    return { kind: 'reset', message: `connection closed by peer${during}: ${withCode}` };
-  }
-  if (code.startsWith('HPE_')) return { kind: 'reset', message: `invalid HTTP response${during}: ${withCode}` };
-  // Anything else still broke the exchange before a usable answer; keep the words so a human can tell.
-  return { kind: 'reset', message: `${withCode}${during}` };
-}
 
 function statusAccepted(status: number, ranges: readonly StatusRange[]): boolean {
   // the config never passes an empty list (expect_status defaults to 200-399); other callers get 2xx
@@ -229,11 +74,25 @@ function snippet(body: Buffer): string {
   return body.subarray(0, SNIPPET_BYTES).toString('utf8').slice(0, SNIPPET_CHARS);
 }
 
+const isTcpUrl = (url: string): boolean => /^tcp:/i.test(url);
+
+/** The request's headers: ours, then the service's `headers` (which replace ours by name, in any case). */
+function requestHeaders(own: ProbeSpec['headers']): Record<string, string> {
+  const headers: Record<string, string> = { 'user-agent': `preflight/${VERSION}`, accept: '*/*' };
+  for (const [name, value] of Object.entries(own ?? {})) {
+    delete headers[name.toLowerCase()];
+    headers[name] = value;
+  }
+  return headers;
+}
+
 /**
  * GET `spec.url` once, on a fresh connection, within `spec.timeoutMs`. Never rejects: every failure is a
- * result with an `errorKind`. Redirects are not followed (a 3xx is just a status).
+ * result with an `errorKind`. Redirects are not followed (a 3xx is just a status). A tcp:// URL is
+ * only connected to (tcp.ts).
  */
 export function probe(spec: ProbeSpec): Promise<ProbeResult> {
+  if (isTcpUrl(spec.url)) return probeTcp(spec);
   const at = Date.now();
   const started = performance.now();
   const latency = (): number => performance.now() - started;
@@ -270,6 +129,9 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
     let req: http.ClientRequest | undefined;
     // The TLS connection: before the hand-over req.destroy() cannot reach it, so finish() destroys it too.
     let tlsSocket: tls.TLSSocket | undefined;
+    // The certificate the server presented, once the handshake is done: kept on every result after it
+    // (its expiry is worth a warning however the check ends), with the verify error tls_insecure let pass.
+    let certificate: TlsCertificate | undefined;
 
     const finish = (r: Omit<ProbeResult, 'at' | 'latencyMs'>): void => {
       if (done) return;
@@ -278,7 +140,7 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
       // Always drop the connection: no keep-alive, no half-read body left in a kernel buffer.
       req?.destroy();
       tlsSocket?.destroy();
-      resolve({ at, latencyMs: latency(), ...r });
+      resolve({ at, latencyMs: latency(), ...(certificate && !r.tls ? { tls: certificate } : {}), ...r });
     };
 
     const timer = setTimeout(() => {
@@ -336,6 +198,8 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
         // SNI must not be an address (RFC 6066; Node warns): the same rule as https.Agent's
         servername: isIP(host) ? undefined : host,
         rejectUnauthorized: false,
+        // tls_ca_file: the CAs (or the self-signed certificate) this service's certificate must chain to, instead of the system's
+        ...(spec.ca !== undefined ? { ca: spec.ca } : {}),
       });
       tlsSocket = socket;
       trackStages(socket);
@@ -347,10 +211,12 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
       });
       socket.once('secureConnect', () => {
         const refused = process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' ? undefined : refusedCertificate(socket, host);
-        if (refused) {
+        if (refused && !spec.insecure) {
           finish({ ok: false, errorKind: 'tls', message: refused.message, tls: refused.tls });
           return;
         }
+        // tls_insecure: go on, and keep what verification said (its code) with the certificate
+        certificate = refused ? refused.tls : presentedCertificate(socket);
         if (stage !== 'body') stage = 'response headers';
         handed = true;
         oncreate(null, socket);
@@ -360,7 +226,7 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
 
     const options: https.RequestOptions = {
       method: 'GET',
-      headers: { 'user-agent': `preflight/${VERSION}`, accept: '*/*' },
+      headers: requestHeaders(spec.headers),
       // Without an agent Node sends Connection: close and closes the socket (as with keepAlive false).
       ...(isHttps
         ? { createConnection: connectVerified as unknown as https.RequestOptions['createConnection'], defaultPort: 443 }

@@ -23,6 +23,9 @@ export interface TlsFailure {
   altNames: string[];
 }
 
+/** The certificate a server presented: a refusal's facts, or (code null) a verified certificate's. */
+export type TlsCertificate = Omit<TlsFailure, 'code'> & { code: string | null };
+
 /** The parts of a PeerCertificate read here; getPeerCertificate() returns `{}` when there is none. */
 export type CertificateFields = Partial<Pick<PeerCertificate, 'subject' | 'issuer' | 'valid_from' | 'valid_to' | 'subjectaltname'>>;
 
@@ -199,6 +202,13 @@ export function tlsFailureMessage(f: TlsFailure, host: string): string {
   if (words !== undefined) return `TLS: ${words} (${f.code}${also})`;
   // Node puts OpenSSL's words in authorizationError for a code it has no name for.
   return /^[A-Z0-9_]+$/.test(f.code) ? `TLS: certificate refused (${f.code}${also})` : `TLS: ${f.code}${who}`;
+}
+
+/** The certificate of a verified connection (code null); undefined when the server sent none. */
+export function presentedCertificate(socket: TLSSocket): TlsCertificate | undefined {
+  const cert = socket.getPeerCertificate() as CertificateFields;
+  if (Object.keys(cert).length === 0) return undefined;
+  return { ...tlsFailureOf('', cert), code: null };
 }
 
 /**

@@ -117,3 +117,8 @@ export function haveOpenssl(): boolean {
     return false;
   }
 }
+
+/** An epoch ms as `openssl ca -startdate/-enddate` takes it (YYYYMMDDHHMMSSZ, to the second), for dates relative to now. */
+export function caDate(ms: number): string {
+  return `${new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+}

@@ -501,7 +501,7 @@ test('https: refused certificates say why, with the certificate\'s facts; nothin
         if (c.want === 'ok') {
           assert.equal(r.ok, true, JSON.stringify(r));
           assert.equal(r.status, 200);
-          assert.equal(r.tls, undefined);
+          assert.equal(r.tls?.code, null, 'a verified certificate is kept, with no refusal code');
           assert.deepEqual(srv.reused, [false], 'one request, on a full handshake');
           assert.ok(srv.appBytes > 0, 'the byte count sees a request when one is sent');
           return;
@@ -674,12 +674,14 @@ test('DNS: no such name vs the resolver did not answer, from glibc in a private 
 
 test('bad URLs resolve (never reject) with a clear message', async (t) => {
   const cases: { name: string; input: string; want: RegExp | undefined }[] = [
-    { name: 'unsupported scheme', input: 'ftp://127.0.0.1/health', want: /^unsupported scheme "ftp:" in "ftp:\/\/127\.0\.0\.1\/health" \(only http:\/\/ and https:\/\/ can be probed\)$/ },
+    { name: 'unsupported scheme', input: 'ftp://127.0.0.1/health', want: /^unsupported scheme "ftp:" in "ftp:\/\/127\.0\.0\.1\/health" \(only http:\/\/, https:\/\/ and tcp:\/\/ can be probed\)$/ },
     { name: 'no scheme', input: '127.0.0.1:8080/health', want: /unsupported scheme "127\.0\.0\.1:"|invalid URL/ },
     { name: 'not a URL', input: 'not a url', want: /^invalid URL "not a url"/ },
     { name: 'empty', input: '', want: /^invalid URL ""/ },
     { name: 'http is fine', input: 'http://127.0.0.1:8080/health', want: undefined },
     { name: 'https with IPv6 is fine', input: 'https://[::1]:8443/', want: undefined },
+    { name: 'tcp with a port is fine', input: 'tcp://127.0.0.1:5432', want: undefined },
+    { name: 'tcp without a port', input: 'tcp://127.0.0.1', want: /^no port in "tcp:\/\/127\.0\.0\.1"$/ },
   ];
   for (const c of cases) {
     await t.test(c.name, async () => {
