@@ -233,6 +233,8 @@ export class Daemon {
    * it takes them again: neither survives what often follows (a reboot, a restart).
    */
   private async flushParked(): Promise<void> {
+    // a state write that failed is retried here too: nothing else may write it until the next incident
+    if (this.incidents.stateFailing) await this.incidents.persist();
     if (!this.store.parking) return;
     const moved = await this.store.flushFallback().catch(() => 0);
     if (moved > 0) this.log.info(`moved ${moved} parked snapshot(s) back into ${this.config.snapshotDir}`);

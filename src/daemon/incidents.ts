@@ -43,10 +43,14 @@ export interface IncidentsOptions {
 export class Incidents {
   lastCaptureDurationMs: number | null = null;
   private persisting: Promise<void> = Promise.resolve();
-  /** the last state write failed: said once per outage */
-  private stateFailing = false;
+  private failing = false;
 
   constructor(private readonly o: IncidentsOptions) {}
+
+  /** The last .state.json write failed (said once per outage): the daemon retries it on its timer. */
+  get stateFailing(): boolean {
+    return this.failing;
+  }
 
   /** Settles once every .state.json write queued so far is done. */
   get persisted(): Promise<void> {
@@ -276,14 +280,14 @@ export class Incidents {
       .then(() => this.o.store.saveState<PersistedState>(persistedState(this.o.services)))
       .then(
         () => {
-          if (!this.stateFailing) return;
-          this.stateFailing = false;
+          if (!this.failing) return;
+          this.failing = false;
           this.o.log.info('state saved again');
         },
         (err: unknown) => {
           // every check of every service writes the state: an unwritable dir would say so each time
-          if (this.stateFailing) return;
-          this.stateFailing = true;
+          if (this.failing) return;
+          this.failing = true;
           this.o.log.error(`state not saved: ${errorMessage(err)} (said once until it works again)`);
         },
       );
