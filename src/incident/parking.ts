@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FileError } from '../util/atomic';
 import { errnoCode, errorMessage } from '../util/errors';
-import { checkSnapshotText, compareSnapshotIds } from './snapshot-file';
+import { checkSnapshotText, compareSnapshotIds, type StoredSnapshot } from './snapshot-file';
 import { OPEN_IN_STORE, readBoundedBytes, serviceDirs, snapshotIds } from './store-fs';
 
 export const MEMORY_PARK_MAX_SNAPSHOTS = 64;
@@ -123,6 +123,14 @@ export class MemoryPark {
   }
 }
 
+/** The gist a log line keeps of a snapshot that may never reach disk: its summary and first finding. */
+export function snapshotGist(snap: StoredSnapshot): string {
+  const s = snap as StoredSnapshot & { probable_cause?: unknown; findings?: Array<{ cause?: unknown }> };
+  const finding = Array.isArray(s.findings) ? s.findings[0]?.cause : undefined;
+  const first = typeof finding === 'string' ? finding : typeof s.probable_cause === 'string' ? s.probable_cause : 'none';
+  return `summary: ${s.summary}; first finding: ${first}`;
+}
+
 export interface ParkingOptions {
   fallbackDir: string;
   /** the shared tmpfs folder the fallback sits in, checked before each use (null: a private one) */
@@ -147,8 +155,12 @@ export class Parking {
     this.memory = new MemoryPark(o.memory?.maxSnapshots, o.memory?.maxBytes);
   }
 
+  folder(service: string): string {
+    return path.join(this.o.fallbackDir, service);
+  }
+
   path(service: string, id: string): string {
-    return path.join(this.o.fallbackDir, service, `${id}.json`);
+    return path.join(this.folder(service), `${id}.json`);
   }
 
   /** Where `service/id` waits, if it does; memory holds the newest copy when both do. */

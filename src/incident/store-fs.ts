@@ -1,12 +1,12 @@
 // The store's filesystem primitives: bounded reads that a FIFO, a symlink or a growing file cannot turn
 // into a hang or an unbounded buffer, `mkdir -p` with exact modes whose new folders are made durable,
-// the listings of service folders and snapshot files, and the sweep of temp files a kill -9 left.
+// the listings of service folders and snapshot files, retention, and the sweep of temp files a kill -9 left.
 import { constants as fsc, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { SERVICE_NAME } from '../config/config';
 import { FileError, fsyncDir, isTempName } from '../util/atomic';
 import { errnoCode, errorMessage } from '../util/errors';
-import { SNAPSHOT_ID_RE } from './snapshot-file';
+import { SNAPSHOT_ID_RE, compareSnapshotIds } from './snapshot-file';
 
 export const FILE_MODE = 0o640;
 export const DIR_MODE = 0o750;
@@ -143,4 +143,18 @@ export async function sweepTempFiles(
     }
   }
   return removed;
+}
+
+/** Delete the oldest snapshot files beyond `retention`; never a file whose name is not a snapshot id. */
+export async function applyRetention(folder: string, retention: number, warn: (key: string, message: string) => void): Promise<void> {
+  const ids = (await snapshotIds(folder, warn)).sort(compareSnapshotIds);
+  for (const id of ids.slice(0, Math.max(0, ids.length - retention))) {
+    const file = path.join(folder, `${id}.json`);
+    try {
+      if (!(await fsp.lstat(file)).isFile()) continue;
+      await fsp.unlink(file);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') warn(file, `retention could not delete ${file}: ${errorMessage(err)}`);
+    }
+  }
 }

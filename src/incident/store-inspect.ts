@@ -1,12 +1,14 @@
 // Reading one stored snapshot for a listing or a read: every file is checked (an operator's notes, a
 // truncated copy, a FIFO, a symlink may sit in the folder), so a bad one costs one warning, never the
-// listing; a file whose stat has not changed since the last look is not read again.
-import { promises as fsp } from 'node:fs';
+// listing; a file whose stat has not changed since the last look is not read again. And where a
+// snapshot is: a parked copy (memory newest of all) wins over the dir's.
+import { existsSync, promises as fsp } from 'node:fs';
 import type { Stats } from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode, errorMessage } from '../util/errors';
-import { OPEN_IN_STORE, readAtMost } from './store-fs';
-import { checkSnapshotText, type SnapshotEntry } from './snapshot-file';
+import type { Parking } from './parking';
+import { OPEN_IN_STORE, readAtMost, snapshotIds } from './store-fs';
+import { checkSnapshotText, compareSnapshotIds, type SnapshotEntry } from './snapshot-file';
 
 /** Bounds the memory the listing cache may take. */
 const MAX_CACHED = 10_000;
@@ -105,3 +107,29 @@ export class SnapshotInspector {
   }
 }
 
+
+/** Where `service/id` lives now; a parked copy is the newest version (memory newest of all). */
+export function locate(dir: string, parked: Parking, service: string, id: string): Located | null {
+  const inDir = path.join(dir, service, `${id}.json`);
+  const held = parked.memory.get(service, id);
+  if (held) return { service, id, path: inDir, parked: 'memory', text: held.text };
+  const fallback = parked.path(service, id);
+  if (existsSync(fallback)) return { service, id, path: fallback, parked: 'fallback' };
+  if (existsSync(inDir)) return { service, id, path: inDir, parked: false };
+  return null;
+}
+
+/** Every snapshot of `service` in the dir, the fallback and memory, newest first, parked copies winning. */
+export async function locateAll(dir: string, parked: Parking, service: string, warn: (key: string, message: string) => void): Promise<Located[]> {
+  const byId = new Map<string, Located>();
+  const inDir = (id: string): string => path.join(dir, service, `${id}.json`);
+  for (const id of await snapshotIds(path.join(dir, service), warn, true)) byId.set(id, { service, id, path: inDir(id), parked: false });
+  for (const id of await snapshotIds(parked.folder(service), warn)) {
+    byId.set(id, { service, id, path: parked.path(service, id), parked: 'fallback' });
+  }
+  for (const id of parked.memory.ids(service)) {
+    const held = parked.memory.get(service, id);
+    if (held) byId.set(id, { service, id, path: inDir(id), parked: 'memory', text: held.text });
+  }
+  return [...byId.values()].sort((a, b) => compareSnapshotIds(b.id, a.id));
+}

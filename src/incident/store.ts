@@ -11,11 +11,13 @@ import { SERVICE_NAME } from '../config/config';
 import { FileError, writeFileAtomic, type AtomicWriteResult } from '../util/atomic';
 import { ParseError, errnoCode, errorMessage, quote } from '../util/errors';
 import { mapLimit } from '../util/exec';
-import { Parking, defaultFallbackDir } from './parking';
+import { Parking, defaultFallbackDir, snapshotGist } from './parking';
+
+export { snapshotGist } from './parking';
 import { READABLE_SCHEMAS } from './snapshot';
 import { SNAPSHOT_ID_RE, checkSnapshotText, compareSnapshotIds, snapshotIdFor, snapshotIdTime, type SnapshotEntry, type StoredSnapshot } from './snapshot-file';
-import { FILE_MODE, OPEN_IN_STORE, mkdirs, readBoundedBytes, serviceDirs, snapshotIds, sweepTempFiles } from './store-fs';
-import { SnapshotInspector, type Located } from './store-inspect';
+import { FILE_MODE, OPEN_IN_STORE, applyRetention, mkdirs, readBoundedBytes, serviceDirs, sweepTempFiles } from './store-fs';
+import { SnapshotInspector, locate, locateAll, type Located } from './store-inspect';
 
 export { SNAPSHOT_ID_RE, checkSnapshotText, compareSnapshotIds, snapshotIdFor, snapshotIdTime, type SnapshotEntry, type StoredSnapshot } from './snapshot-file';
 
@@ -63,14 +65,6 @@ export class SnapshotSerializeError extends Error {
   ) {
     super(`snapshot ${service}/${id} cannot be serialised: ${errorMessage(cause)}`, { cause });
   }
-}
-
-/** The gist a log line keeps of a snapshot that may never reach disk: its summary and first finding. */
-export function snapshotGist(snap: StoredSnapshot): string {
-  const s = snap as StoredSnapshot & { probable_cause?: unknown; findings?: Array<{ cause?: unknown }> };
-  const finding = Array.isArray(s.findings) ? s.findings[0]?.cause : undefined;
-  const first = typeof finding === 'string' ? finding : typeof s.probable_cause === 'string' ? s.probable_cause : 'none';
-  return `summary: ${s.summary}; first finding: ${first}`;
 }
 
 export class SnapshotStore {
@@ -355,18 +349,8 @@ export class SnapshotStore {
     if (r.folderSyncError) this.warnOnce(`fsync:${r.folderSyncError.path}`, errorMessage(r.folderSyncError));
   }
 
-  /** Delete the oldest snapshot files beyond `retention`; never a file whose name is not a snapshot id. */
-  private async applyRetention(folder: string): Promise<void> {
-    const ids = (await snapshotIds(folder, (k, m) => this.warnOnce(k, m))).sort(compareSnapshotIds);
-    for (const id of ids.slice(0, Math.max(0, ids.length - this.retention))) {
-      const file = path.join(folder, `${id}.json`);
-      try {
-        if (!(await fsp.lstat(file)).isFile()) continue;
-        await fsp.unlink(file);
-      } catch (err) {
-        if (errnoCode(err) !== 'ENOENT') this.warnOnce(file, `retention could not delete ${file}: ${errorMessage(err)}`);
-      }
-    }
+  private applyRetention(folder: string): Promise<void> {
+    return applyRetention(folder, this.retention, (k, m) => this.warnOnce(k, m));
   }
 
   /** Create `dir` and any missing parents with mode 0750 (whatever the umask); existing folders keep their mode. */
@@ -388,32 +372,12 @@ export class SnapshotStore {
     return this.locate(service, id) !== null;
   }
 
-  /** Where `service/id` lives now; a parked copy is the newest version (memory newest of all). */
   private locate(service: string, id: string): Located | null {
-    const held = this.parked.memory.get(service, id);
-    if (held) return { service, id, path: this.snapshotPath(service, id), parked: 'memory', text: held.text };
-    const parked = this.parked.path(service, id);
-    if (existsSync(parked)) return { service, id, path: parked, parked: 'fallback' };
-    const inDir = this.snapshotPath(service, id);
-    if (existsSync(inDir)) return { service, id, path: inDir, parked: false };
-    return null;
+    return locate(this.dir, this.parked, service, id);
   }
 
-  /** Every snapshot of `service` in the dir, the fallback and memory, newest first, parked copies winning. */
-  private async locateAll(service: string): Promise<Located[]> {
-    const warn = (k: string, m: string): void => this.warnOnce(k, m);
-    const byId = new Map<string, Located>();
-    for (const id of await snapshotIds(path.join(this.dir, service), warn, true)) {
-      byId.set(id, { service, id, path: this.snapshotPath(service, id), parked: false });
-    }
-    for (const id of await snapshotIds(path.join(this.fallbackDir, service), warn)) {
-      byId.set(id, { service, id, path: this.parked.path(service, id), parked: 'fallback' });
-    }
-    for (const id of this.parked.memory.ids(service)) {
-      const held = this.parked.memory.get(service, id);
-      if (held) byId.set(id, { service, id, path: this.snapshotPath(service, id), parked: 'memory', text: held.text });
-    }
-    return [...byId.values()].sort((a, b) => compareSnapshotIds(b.id, a.id));
+  private locateAll(service: string): Promise<Located[]> {
+    return locateAll(this.dir, this.parked, service, (k, m) => this.warnOnce(k, m));
   }
 
   /** Services with a folder in the dir or the fallback, or a snapshot in memory. */
