@@ -1,17 +1,18 @@
 // A snapshot folder the daemon cannot write (chmod 0555, daemon not root), with the fallback folder
 // refused too: the failure is still notified, its link is served by the API from memory, and once the
 // folder is writable again the snapshot lands in it, once, with its recovery. The built bundle runs as
-// `nobody` under setpriv (root ignores permissions, so the test could not fail as root).
+// `nobody` under setpriv (root ignores permissions, so the test could not fail as root). And a kill -9
+// between a snapshot's save and the state's: the restart reconciles, no second incident.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Snapshot } from '../../src/incident/snapshot';
 import { freePort, receiver, request } from '../daemon/_helpers';
 import { requireBundle } from './bundle';
-import { TestService, snapshotFiles, waitFor } from './daemon';
+import { PreflightProcess, RunningDaemon, TestService, snapshotFiles, waitFor } from './daemon';
 
 const SERVICE = 'dead-drop';
 const NOBODY = 65534;
@@ -118,4 +119,34 @@ test('unwritable snapshot folder: notified, served from memory, lands once with 
   child.kill('SIGTERM');
   await exited;
   assert.equal(snapshotFiles(snapshots, SERVICE).length, 1, 'still one after stop');
+});
+
+test('kill -9 after the snapshot was saved but before the state: the restart adopts it, no second incident', { timeout: 90_000 }, async () => {
+  const health = await TestService.start();
+  cleanups.push(() => health.close());
+  const d = await RunningDaemon.start({ yaml: () => `services:\n  - name: ${SERVICE}\n    health_url: ${health.url}\n` });
+  cleanups.push(() => d.cleanup());
+  await health.set('503');
+  await waitFor(`the snapshot (output: ${d.process.output})`, 15_000, () => d.snapshots(SERVICE).length === 1 && d.process.output.includes('DOWN'));
+  await d.process.stop('SIGKILL');
+  // what a kill between the save and the state write leaves: the snapshot, no state saying it is open
+  rmSync(path.join(d.snapshotDir, '.state.json'), { force: true });
+  // and a temp file a writer killed mid-write left, a minute old
+  const temp = path.join(d.snapshotDir, SERVICE, `.${d.snapshots(SERVICE)[0]!.snapshot.id}.json.tmp-1-0badf00d`);
+  writeFileSync(temp, '{"half');
+  const old = (Date.now() - 120_000) / 1000;
+  utimesSync(temp, old, old);
+
+  const again = new PreflightProcess(d.config, { env: { RUNTIME_DIRECTORY: path.join(d.dir, 'run') } });
+  cleanups.push(async () => void (await again.stop()));
+  await waitFor(`the restart to adopt the incident (output: ${again.output})`, 15_000, () => again.output.includes('it is the open incident'));
+  const checksBefore = health.served.failed;
+  await waitFor('several more failed checks', 15_000, () => health.served.failed >= checksBefore + 6);
+  assert.equal(d.snapshots(SERVICE).length, 1, `one incident, not two:\n${again.output}`);
+  assert.ok(!again.output.includes('DOWN'), again.output);
+  assert.ok(!existsSync(temp), 'the stale temp file was swept');
+  assert.match(again.output, /removed 1 stale temp file\(s\) a killed writer left: /);
+  await health.set('ok');
+  await waitFor('the recovery', 15_000, () => d.snapshots(SERVICE)[0]?.snapshot.recovery !== null && again.output.includes('recovered after'));
+  assert.equal(d.snapshots(SERVICE).length, 1);
 });
