@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, promises as fsp, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, describe, mock, test } from 'node:test';
 import { FileError, isTempName, tempNameFor, writeFileAtomic } from '../../src/util/atomic';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'preflight-atomic-test-'));
@@ -92,6 +92,38 @@ describe('writeFileAtomic', () => {
         return true;
       });
       assert.deepEqual(readdirSync(dir).sort(), before, `${c.name}: no temp file left`);
+    }
+  });
+
+  test('a folder fsync that fails after the rename is returned, not thrown: the file is there', async () => {
+    const cases = [
+      { name: 'EIO on fsync', code: 'EIO', wantError: true },
+      { name: 'EINVAL (a filesystem that cannot fsync folders) is accepted', code: 'EINVAL', wantError: false },
+    ];
+    for (const c of cases) {
+      const dir = freshDir();
+      const file = path.join(dir, 'x.json');
+      const realOpen = fsp.open.bind(fsp);
+      // the folder is the only thing opened with 'r': its handle's sync fails like a dying disk's would
+      const m = mock.method(fsp, 'open', async (p: string, flags?: string | number, mode?: number) => {
+        const fh = await realOpen(p, flags, mode);
+        if (p === dir && flags === 'r') {
+          mock.method(fh, 'sync', () => Promise.reject(Object.assign(new Error(`${c.code}: sync failed`), { code: c.code })));
+        }
+        return fh;
+      });
+      try {
+        const r = await writeFileAtomic(file, 'data');
+        assert.equal(r.folderSyncError !== undefined, c.wantError, c.name);
+        if (c.wantError) {
+          assert.equal(r.folderSyncError?.code, c.code, c.name);
+          assert.equal(r.folderSyncError?.path, dir, c.name);
+        }
+      } finally {
+        m.mock.restore();
+      }
+      assert.equal(readFileSync(file, 'utf8'), 'data', c.name);
+      assert.deepEqual(readdirSync(dir), ['x.json'], `${c.name}: no temp file left`);
     }
   });
 });
