@@ -140,6 +140,8 @@ export interface ParkingOptions {
   maxFileBytes: number;
   /** Write a file atomically, making its folder; throws on any failure. */
   write: (target: string, data: string | Uint8Array, what: string) => Promise<void>;
+  /** Run `fn` with no other write of `service/id` in flight (the store's per-snapshot lock). */
+  exclusive: <T>(service: string, id: string, fn: () => Promise<T>) => Promise<T>;
   warnOnce: (key: string, message: string) => void;
   /** told about each snapshot the memory bound drops */
   error: (message: string) => void;
@@ -212,22 +214,27 @@ export class Parking {
     let moved = 0;
     let refused = false;
     const services = new Set<string>();
-    for (const p of this.memory.all()) {
-      if (!refused && (await land(p.service, p.id, p.text))) {
-        this.memory.delete(p.service, p.id);
-        services.add(p.service);
-        moved++;
-        continue;
-      }
-      refused = true;
-      // tmpfs is safer than memory: it outlives the daemon
-      try {
-        await ensureFallbackRoot(this.o.sharedRoot);
-        await this.o.write(this.path(p.service, p.id), p.text, 'fallback dir');
-        this.memory.delete(p.service, p.id);
-      } catch {
-        // stays in memory
-      }
+    for (const { service, id } of this.memory.all()) {
+      await this.o.exclusive(service, id, async () => {
+        // read again under the lock: a rewrite may have landed it, or parked a newer copy, meanwhile
+        const p = this.memory.get(service, id);
+        if (!p) return;
+        if (!refused && (await land(service, id, p.text))) {
+          this.memory.delete(service, id);
+          services.add(service);
+          moved++;
+          return;
+        }
+        refused = true;
+        // tmpfs is safer than memory: it outlives the daemon
+        try {
+          await ensureFallbackRoot(this.o.sharedRoot);
+          await this.o.write(this.path(service, id), p.text, 'fallback dir');
+          this.memory.delete(service, id);
+        } catch {
+          // stays in memory
+        }
+      });
     }
     this.inFallback.clear();
     const fb = this.o.fallbackDir;
@@ -235,23 +242,27 @@ export class Parking {
       const from = path.join(fb, service);
       for (const id of (await snapshotIds(from, this.o.warnOnce)).sort(compareSnapshotIds)) {
         const src = path.join(from, `${id}.json`);
-        let bytes: Buffer | null = null;
-        if (!refused) {
-          try {
-            bytes = await readBoundedBytes(src, OPEN_IN_STORE, this.o.maxFileBytes);
-          } catch (err) {
-            // stays where it is, counted as parked: the store never deletes evidence it cannot read
-            this.o.warnOnce(src, `cannot move parked snapshot ${src} back: ${errorMessage(err)}`);
+        await this.o.exclusive(service, id, async () => {
+          // the bytes are read under the lock: a copy read before a rewrite landed would be older than the dir's
+          if (!existsSync(src)) return; // landed by a write meanwhile
+          let bytes: Buffer | null = null;
+          if (!refused) {
+            try {
+              bytes = await readBoundedBytes(src, OPEN_IN_STORE, this.o.maxFileBytes);
+            } catch (err) {
+              // stays where it is, counted as parked: the store never deletes evidence it cannot read
+              this.o.warnOnce(src, `cannot move parked snapshot ${src} back: ${errorMessage(err)}`);
+            }
           }
-        }
-        if (bytes && (await land(service, id, bytes))) {
-          await fsp.unlink(src).catch(() => undefined);
-          services.add(service);
-          moved++;
-          continue;
-        }
-        if (bytes) refused = true;
-        this.inFallback.add(`${service}/${id}`);
+          if (bytes && (await land(service, id, bytes))) {
+            await fsp.unlink(src).catch(() => undefined);
+            services.add(service);
+            moved++;
+            return;
+          }
+          if (bytes) refused = true;
+          this.inFallback.add(`${service}/${id}`);
+        });
       }
       await fsp.rmdir(from).catch(() => undefined); // only when empty
     }

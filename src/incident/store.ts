@@ -8,6 +8,7 @@
 import { constants as fsc, existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { SERVICE_NAME } from '../config/config';
+import { KeyedLock } from '../util/keyed-lock';
 import { FileError, writeFileAtomic, type AtomicWriteResult } from '../util/atomic';
 import { ParseError, errnoCode, errorMessage, quote } from '../util/errors';
 import { mapLimit } from '../util/exec';
@@ -80,6 +81,8 @@ export class SnapshotStore {
   private readonly inspector: SnapshotInspector;
   private readonly warned = new Set<string>();
   private readonly parked: Parking;
+  /** Writes of one snapshot (save, rewrite, a flush moving it back) one at a time, in order. */
+  private readonly writing = new KeyedLock();
   /** The "dir cannot take snapshots" warning was given for this outage (cleared by a write that lands). */
   private outageWarned = false;
   private writeFailures = 0;
@@ -107,6 +110,7 @@ export class SnapshotStore {
       ...(opts.memoryPark ? { memory: opts.memoryPark } : {}),
       maxFileBytes: this.maxBytes,
       write: (target, data, what) => this.writeInto(target, data, what),
+      exclusive: (service, id, fn) => this.writing.run(`${service}/${id}`, fn),
       warnOnce: (k, m) => this.warnOnce(k, m),
       error: (m) => this.errorFn(m),
     });
@@ -297,7 +301,11 @@ export class SnapshotStore {
   }
 
   /** Write into the dir; when that fails for any reason, park. A write that lands clears any parked copy. */
-  private async place(snap: StoredSnapshot, text: string): Promise<string> {
+  private place(snap: StoredSnapshot, text: string): Promise<string> {
+    return this.writing.run(`${snap.service}/${snap.id}`, () => this.placeNow(snap, text));
+  }
+
+  private async placeNow(snap: StoredSnapshot, text: string): Promise<string> {
     const { service, id } = snap;
     const target = this.snapshotPath(service, id);
     try {

@@ -521,6 +521,21 @@ describe('SnapshotStore fallback folder', () => {
     assert.deepEqual(warnings, []);
   });
 
+  test('a rewrite racing a flush of the same parked snapshot: the rewrite (the newer bytes) is what the dir keeps', async () => {
+    for (let round = 0; round < 20; round++) {
+      const { dir, fallbackDir, store } = fresh();
+      const id = snapshotIdFor(plus(round));
+      mkdirSync(path.join(fallbackDir, 'web'), { recursive: true });
+      writeFileSync(path.join(fallbackDir, 'web', `${id}.json`), `${JSON.stringify(snap('web', id))}\n`);
+      const newer = snap('web', id, { recovery: { at: plus(60_000).toISOString() } });
+      // the flush reads the parked bytes first; without a per-snapshot lock it wrote them over the rewrite
+      await Promise.all([store.flushFallback(), store.rewrite(newer)]);
+      assert.deepEqual(JSON.parse(readFileSync(path.join(dir, 'web', `${id}.json`), 'utf8')).recovery, (newer as StoredSnapshot & { recovery: unknown }).recovery, `round ${round}`);
+      const left = existsSync(path.join(fallbackDir, 'web')) ? readdirSync(path.join(fallbackDir, 'web')) : [];
+      assert.deepEqual(left, [], `round ${round}: nothing left parked`);
+    }
+  });
+
   test('flushFallback moves parked files as bytes, even ones a listing would skip', async () => {
     const { dir, fallbackDir, store, warnings } = fresh();
     mkdirSync(path.join(fallbackDir, 'web'), { recursive: true });
