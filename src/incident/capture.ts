@@ -168,17 +168,21 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
       }, fail('unit'))
     : Promise.resolve(null);
   const journalP: Promise<SnapshotJournalLine[]> = unitName ? unitJournal(opts, errors) : Promise.resolve([]);
-  const kernelP: Promise<SnapshotKernelLine[]> = readKernelJournal({ ...common, maxBytes: CAPTURE_LIMITS.kernelBytes, grep: KERNEL_GREP }).then(
+  // the kernel log is mostly noise for this purpose: only the lines that can explain a failure are kept,
+  // as they arrive (the newest kernelLines of them)
+  const kernelP: Promise<SnapshotKernelLine[]> = readKernelJournal({
+    ...common,
+    maxBytes: CAPTURE_LIMITS.kernelBytes,
+    grep: KERNEL_GREP,
+    keep: (e) => classifyKernelLine(e.message) !== null,
+    keepLines: CAPTURE_LIMITS.kernelLines,
+  }).then(
     (r) => {
       if (!r.ok) {
         errors.push({ part: 'kernel', reason: r.reason });
         return [];
       }
-      // the kernel log is mostly noise for this purpose: keep the lines that can explain a failure
-      return r.entries
-        .filter((e) => classifyKernelLine(e.message) !== null)
-        .slice(-CAPTURE_LIMITS.kernelLines)
-        .map((e) => ({ at: e.at, priority: e.priority ?? null, message: e.message }));
+      return r.entries.map((e) => ({ at: e.at, priority: e.priority ?? null, message: e.message }));
     },
     (e: unknown) => fail('kernel')(e) ?? [],
   );
