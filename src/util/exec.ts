@@ -355,11 +355,15 @@ export function follow(
     if (stderr.length < STDERR_CAP) stderr += d.slice(0, STDERR_CAP - stderr.length);
   });
   let settle: (e: FollowExit) => void = () => undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
   const exited = new Promise<FollowExit>((resolve) => {
     let done = false;
     settle = (e) => {
       if (done) return;
       done = true;
+      clearTimeout(killTimer);
+      clearTimeout(graceTimer);
       resolve(e);
     };
     child.on('error', (err) => {
@@ -377,17 +381,19 @@ export function follow(
       stopping = true;
       child.kill('SIGTERM');
       // a follower that ignores SIGTERM must not hold up a daemon's shutdown, nor one that ignores
-      // SIGKILL (D state): after the kill and a short grace, `exited` settles without it
-      setTimeout(() => {
+      // SIGKILL (D state): after the kill and a short grace, `exited` settles without it. The timers
+      // keep the event loop up until then (a stop awaiting `exited` must get its answer) and are
+      // cleared the moment the child is gone.
+      killTimer = setTimeout(() => {
         child.kill('SIGKILL');
         child.stdout?.destroy();
         child.stderr?.destroy();
-        setTimeout(() => {
+        graceTimer = setTimeout(() => {
           if (child.exitCode !== null || child.signalCode !== null) return settle({ exitCode: child.exitCode, signal: child.signalCode, stderr });
           pool.abandon(child);
           settle({ exitCode: null, signal: null, stderr, abandoned: true });
-        }, SETTLE_GRACE_MS).unref();
-      }, FOLLOW_STOP_GRACE_MS).unref();
+        }, SETTLE_GRACE_MS);
+      }, FOLLOW_STOP_GRACE_MS);
     },
     exited,
   };
