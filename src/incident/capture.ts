@@ -195,11 +195,15 @@ class Deadline {
 
   within<T>(p: Promise<T>, part: string, fallback: T, errors: CaptureError[]): Promise<T> {
     if (this.ms === undefined) return p;
+    let answered = false;
+    const settled = p.finally(() => {
+      answered = true;
+    });
     const late = this.passed.then(() => {
-      errors.push({ part, reason: `no answer within the capture's deadline (${this.ms} ms)` });
+      if (!answered) errors.push({ part, reason: `no answer within the capture's deadline (${this.ms} ms)` });
       return fallback;
     });
-    return Promise.race([p, late]);
+    return Promise.race([settled, late]);
   }
 
   clear(): void {

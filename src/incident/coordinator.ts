@@ -6,6 +6,7 @@
 //    CommandPool (util/commands.ts), whose limit the coordinator sets;
 //  - the kernel's lines are read once for all captures that want them while a read is pending;
 //  - each capture has a total deadline; a part that misses it is a capture error.
+import { errorMessage } from '../util/errors';
 import { commands, type CommandPool, type CommandStats } from '../util/commands';
 import { captureContext, emptyContext, readKernelLines, type CaptureOptions, type CapturedContext, type KernelLines } from './capture';
 
@@ -73,12 +74,15 @@ export class CaptureCoordinator {
    * stop() (or while waiting when it comes) the capture is an empty one that says why.
    */
   async capture(opts: CaptureOptions): Promise<CapturedContext> {
+    // the kernel's lines are asked for now, not when the capture's turn comes: they are the same for
+    // every capture (one read serves all that fail together) and the lines near the failure matter
+    const kernel = opts.readKernel ? null : this.kernel(opts.since, opts.timeoutMs);
     if (!(await this.turn())) return emptyContext(opts, 'preflight was stopping; the capture did not run');
     try {
       return await captureContext({
         ...opts,
         deadlineMs: opts.deadlineMs ?? (this.o.deadlineMs ?? defaultCaptureDeadlineMs)(opts.timeoutMs),
-        readKernel: (since, timeoutMs) => this.kernel(since, timeoutMs),
+        ...(kernel ? { readKernel: () => kernel } : {}),
       });
     } finally {
       this.running--;
@@ -129,7 +133,7 @@ export class CaptureCoordinator {
         result: begun.then(() => {
           if (this.gathering === b) this.gathering = null;
           this.kernelReads++;
-          return (this.o.readKernel ?? readKernelLines)(b.since, b.timeoutMs);
+          return (this.o.readKernel ?? readKernelLines)(b.since, b.timeoutMs).catch((err: unknown) => ({ lines: [], error: errorMessage(err) }));
         }),
       };
       this.gathering = b;
