@@ -54,8 +54,6 @@ export class CaptureCoordinator {
   private stopped = false;
   /** the read gathering joiners (not started yet) */
   private gathering: (KernelBatch & { start: () => void }) | null = null;
-  /** the read under way; a new one starts only after it */
-  private reading: Promise<unknown> = Promise.resolve();
   /** kernel reads started, for tests and the report */
   kernelReads = 0;
 
@@ -114,8 +112,8 @@ export class CaptureCoordinator {
   }
 
   /**
-   * The kernel's lines since `since`: joins the read that is gathering (it starts after
-   * KERNEL_COALESCE_MS and after the read under way), else opens one. Each joiner gets the lines from
+   * The kernel's lines since `since`: joins the read that is gathering (it starts KERNEL_COALESCE_MS
+   * after it opened), else opens one. Each joiner gets the lines from
    * its own `since` on.
    */
   private async kernel(since: Date, timeoutMs: number): Promise<KernelLines> {
@@ -137,9 +135,9 @@ export class CaptureCoordinator {
         }),
       };
       this.gathering = b;
-      const before = this.reading;
-      this.reading = b.result.catch(() => undefined);
-      setTimeout(() => void before.then(() => b.start()), KERNEL_COALESCE_MS);
+      // not queued behind a read under way: if that one hangs, this one must still get its chance
+      // within the captures' deadlines (reads are at most one per window, and take a pool slot each)
+      setTimeout(() => b.start(), KERNEL_COALESCE_MS);
       batch = b;
     }
     const r = await batch.result;
