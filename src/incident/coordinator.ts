@@ -130,6 +130,8 @@ export class CaptureCoordinator {
         start,
         result: begun.then(() => {
           if (this.gathering === b) this.gathering = null;
+          // a read that would start after stop() has no capture left to serve that could not do without
+          if (this.stopped) return { lines: [], error: 'preflight was stopping; the kernel was not read' };
           this.kernelReads++;
           return (this.o.readKernel ?? readKernelLines)(b.since, b.timeoutMs).catch((err: unknown) => ({ lines: [], error: errorMessage(err) }));
         }),

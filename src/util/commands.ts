@@ -27,6 +27,7 @@ export interface Reapable {
   readonly exitCode: number | null;
   readonly signalCode: NodeJS.Signals | null;
   once(event: 'exit', listener: () => void): unknown;
+  unref?(): void;
 }
 
 /** Default limit: enough for two captures' commands at once plus a poll, small under MemoryMax=256M. */
@@ -70,10 +71,15 @@ export class CommandPool {
     });
   }
 
-  /** The child outlived its deadline and SIGKILL: count it until it exits, if it ever does. */
+  /**
+   * The child outlived its deadline and SIGKILL: count it until it exits, if it ever does. Its slot was
+   * given back (a few D-state children must not stop every later command), and its handle no longer
+   * keeps the event loop up: a daemon told to stop must be able to exit while the kernel holds it.
+   */
   abandon(child: Reapable): void {
     this.abandoned++;
     if (child.exitCode !== null || child.signalCode !== null) return;
+    child.unref?.();
     this.unreapedNow++;
     child.once('exit', () => {
       this.unreapedNow--;
