@@ -275,3 +275,45 @@ describe('readKernelJournal with --grep (fake journalctl scripts, the real exit 
     });
   }
 });
+
+describe('journal reads parse the output as it arrives (a journalctl that floods, ignoring -n)', () => {
+  const since = new Date(0);
+  // newest first, as `-r` prints: entry i has timestamp 2000 - i seconds; every 10th is an OOM kill
+  const flood = `i=0; while :; do i=$((i+1)); t=$((2000-i)); m=chatter; [ $((i%10)) -eq 0 ] && m="Out of memory: Killed process $i (x) total-vm:1kB, anon-rss:1kB"; printf '{"__REALTIME_TIMESTAMP":"%s000000","MESSAGE":"%s"}\\n' $t "$m"; done`;
+  const cases = [
+    {
+      name: 'a unit read keeps the newest `lines` and stops the command there (no error)',
+      read: (bin: string) => readUnitJournal('a.service', { since, lines: 5, timeoutMs: 5000, maxBytes: 4 << 20, journalctl: bin }),
+      want: { ok: true, count: 5, first: 'chatter', truncated: false, at: '1970-01-01T00:33:15.000Z' },
+    },
+    {
+      name: 'a kernel read with `keep` holds only the lines it accepts, the newest keepLines of them',
+      read: (bin: string) =>
+        readKernelJournal({ since, timeoutMs: 5000, maxBytes: 4 << 20, journalctl: bin, keep: (e: JournalEntry) => e.message.startsWith('Out of memory'), keepLines: 3 }),
+      want: { ok: true, count: 3, first: 'Out of memory: Killed process 30 (x) total-vm:1kB, anon-rss:1kB', truncated: false, at: '1970-01-01T00:32:50.000Z' },
+    },
+    {
+      name: 'no accepted line before the byte cap: the cap ends the command, nothing kept',
+      read: (bin: string) =>
+        readKernelJournal({ since, timeoutMs: 5000, maxBytes: 1 << 16, journalctl: bin, keep: () => false, keepLines: 3, journalRoots: [path.join(path.dirname(bin), 'journal')] }),
+      want: { ok: true, count: 0, first: undefined, truncated: true, at: undefined },
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-flood-test-'));
+      try {
+        const bin = path.join(dir, 'journalctl');
+        fs.writeFileSync(bin, `#!/bin/sh\n${flood}\n`, { mode: 0o755 });
+        // journald keeps files here: an empty answer is an answer, not "no journal"
+        fs.mkdirSync(path.join(dir, 'journal', 'm'), { recursive: true });
+        fs.writeFileSync(path.join(dir, 'journal', 'm', 'system.journal'), '');
+        const r = await c.read(bin);
+        const got = r.ok ? { ok: true, count: r.entries.length, first: r.entries[0]?.message, truncated: r.truncated, at: r.entries[0]?.at } : { ok: false, count: -1, first: undefined, truncated: undefined, at: undefined };
+        assert.deepEqual(got, c.want, r.ok ? '' : r.reason);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
