@@ -9,9 +9,10 @@ import { after, describe, test } from 'node:test';
 import { REPO } from './bundle';
 import { figures, writeFigures } from './faults/harness';
 import type { Row } from './faults/row';
+import { restartRows } from './faults/restarts';
 import { storageRows } from './faults/storage';
 
-const rows: Row[] = [...storageRows];
+const rows: Row[] = [...storageRows, ...restartRows];
 const only = process.env.FAULT_ROWS?.split(',').filter(Boolean);
 const t0 = Date.now();
 
