@@ -9,10 +9,11 @@ import { after, describe, test } from 'node:test';
 import { REPO } from './bundle';
 import { figures, writeFigures } from './faults/harness';
 import type { Row } from './faults/row';
+import { commandRows } from './faults/commands';
 import { restartRows } from './faults/restarts';
 import { storageRows } from './faults/storage';
 
-const rows: Row[] = [...storageRows, ...restartRows];
+const rows: Row[] = [...storageRows, ...restartRows, ...commandRows];
 const only = process.env.FAULT_ROWS?.split(',').filter(Boolean);
 const t0 = Date.now();
 
