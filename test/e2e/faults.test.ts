@@ -10,10 +10,11 @@ import { REPO } from './bundle';
 import { figures, writeFigures } from './faults/harness';
 import type { Row } from './faults/row';
 import { commandRows } from './faults/commands';
+import { loadRows } from './faults/load';
 import { restartRows } from './faults/restarts';
 import { storageRows } from './faults/storage';
 
-const rows: Row[] = [...storageRows, ...restartRows, ...commandRows];
+const rows: Row[] = [...storageRows, ...restartRows, ...commandRows, ...loadRows];
 const only = process.env.FAULT_ROWS?.split(',').filter(Boolean);
 const t0 = Date.now();
 
