@@ -10,11 +10,12 @@ import { REPO } from './bundle';
 import { figures, writeFigures } from './faults/harness';
 import type { Row } from './faults/row';
 import { commandRows } from './faults/commands';
+import { configHealthRows } from './faults/config-health';
 import { loadRows } from './faults/load';
 import { restartRows } from './faults/restarts';
 import { storageRows } from './faults/storage';
 
-const rows: Row[] = [...storageRows, ...restartRows, ...commandRows, ...loadRows];
+const rows: Row[] = [...storageRows, ...restartRows, ...commandRows, ...loadRows, ...configHealthRows];
 const only = process.env.FAULT_ROWS?.split(',').filter(Boolean);
 const t0 = Date.now();
 
@@ -25,7 +26,7 @@ describe('fault suite', { concurrency: true }, () => {
   }
   after(() => {
     writeFigures(path.join(REPO, '.cache', 'faults', 'figures.json'));
-    const lines = figures.map((f) => `  ${f.row.padEnd(34)} peak RSS ${String(f.peakRssMiB).padStart(6)} MiB (bound ${f.boundMiB})  ${f.seconds} s${f.note ? `  ${f.note}` : ''}`);
+    const lines = figures.map((f) => `  ${f.row.padEnd(34)} peak RSS ${f.peakRssMiB === null ? '     -' : String(f.peakRssMiB).padStart(6)} MiB (bound ${f.boundMiB ?? '-'})  ${f.seconds} s${f.note ? `  ${f.note}` : ''}`);
     console.log(`fault suite: ${((Date.now() - t0) / 1000).toFixed(1)} s\n${lines.join('\n')}`);
   });
 });
