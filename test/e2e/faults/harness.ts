@@ -14,6 +14,8 @@ import { snapshotFiles, type Mode } from '../daemon';
 export class Endpoints {
   private readonly modes = new Map<string, Mode>();
   readonly hits = new Map<string, number>();
+  /** answer this many ms late (any mode) */
+  delayMs = 0;
   private server: http.Server | null = null;
   private readonly sockets = new Set<Socket>();
   port = 0;
@@ -25,13 +27,21 @@ export class Endpoints {
       e.hits.set(name, (e.hits.get(name) ?? 0) + 1);
       const mode = e.modes.get(name) ?? 'ok';
       if (mode === 'hang') return;
+      if (e.delayMs > 0) {
+        setTimeout(() => answer(res, mode), e.delayMs);
+        return;
+      }
+      answer(res, mode);
+    });
+    const answer = (res: http.ServerResponse, mode: Mode): void => {
       if (mode === 'ok') {
         res.writeHead(200, { 'content-type': 'text/plain' });
-        return res.end('ok');
+        res.end('ok');
+        return;
       }
       res.writeHead(503, { 'content-type': 'text/plain' });
       res.end('down');
-    });
+    };
     e.server.on('connection', (s) => {
       e.sockets.add(s);
       s.on('close', () => e.sockets.delete(s));
