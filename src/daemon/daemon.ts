@@ -5,7 +5,7 @@
 // Checks are timed on the monotonic clock (`mono`); the wall clock (`now`) only stamps what is written.
 import type { Config } from '../config/config';
 import type { Snapshot, Trigger } from '../incident/snapshot';
-import { SnapshotStore } from '../incident/store';
+import { SnapshotStore, type StoreStats } from '../incident/store';
 import { probe, type ProbeResult } from '../probe/http';
 import { HostSampler, type HostSample } from '../sample/host';
 import { ProcessTable } from '../sample/procs';
@@ -17,6 +17,7 @@ import type { Logger } from './log';
 import { maxCheckAgeMs, maxJobAgeMs } from './health';
 import { checkDelay, step, stepRestart, type Effect, type Health, type Step } from './monitor';
 import type { Notifier, NotifierStats } from './notify';
+import { prepareStore } from './reconcile';
 import { nextRequested } from './requested';
 import { DEFAULT_UNIT_TIMEOUT_MS, commandTimeoutMs, enqueue, newRuntime, oldestJobAgeMs, restoreRuntime, type PersistedState, type ServiceRuntime } from './runtime';
 import { UnitWatcher, type JobEvent, type RestartEvent } from './units';
@@ -59,6 +60,8 @@ export interface DaemonStatus {
   services: ServiceStatus[];
   /** null without `notifications:` */
   notifications: NotifierStats | null;
+  /** snapshots parked (fallback folder, memory) and failed writes (preflight_snapshots_parked...) */
+  store?: StoreStats;
 }
 
 export interface DaemonOptions {
@@ -109,6 +112,7 @@ export class Daemon {
       dir: config.snapshotDir,
       retention: config.retention,
       warn: (m) => log.warn(m),
+      error: (m) => log.error(m),
     });
     this.sampler = new HostSampler({
       ...(opts.procRoot ? { root: opts.procRoot } : {}),
@@ -150,10 +154,12 @@ export class Daemon {
   async start(): Promise<void> {
     this.startedAt = this.now();
     this.startedMono = this.mono();
-    const state = await this.store.loadState<PersistedState>();
+    const state = await prepareStore(this.store, this.log, {
+      services: this.services.map((rt) => rt.cfg.name),
+      now: this.now(),
+      windowMs: Math.max(60_000, this.config.bufferSamples * this.config.sampleSeconds * 1000),
+    });
     for (const rt of this.services) restoreRuntime(rt, state, this.log);
-    const flushed = await this.store.flushFallback().catch(() => 0);
-    if (flushed > 0) this.log.info(`moved ${flushed} parked snapshot(s) back into ${this.config.snapshotDir}`);
     // (while running, flushParked() retries after every host sample as long as something is parked)
     await this.sampleHost();
     this.scheduleSampling();
@@ -209,6 +215,7 @@ export class Daemon {
         maxJobAgeMs: maxJobAgeMs(rt.cfg.timeoutSeconds),
       })),
       notifications: this.opts.notifier?.stats() ?? null,
+      store: this.store.stats(),
     };
   }
 
@@ -222,8 +229,8 @@ export class Daemon {
   }
 
   /**
-   * Snapshots parked on tmpfs while the snapshot disk was full go back as soon as it takes writes
-   * again: tmpfs does not survive the reboot that often follows a full disk.
+   * Snapshots parked (on tmpfs, or in memory) while the snapshot dir refused writes go back as soon as
+   * it takes them again: neither survives what often follows (a reboot, a restart).
    */
   private async flushParked(): Promise<void> {
     if (!this.store.parking) return;

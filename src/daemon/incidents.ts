@@ -6,7 +6,7 @@ import type { Config } from '../config/config';
 import { buildSnapshot, rediagnose, type BuildInput } from '../incident/build';
 import { captureContext, mergeContexts, readUnit, refreshJournal, storedContext, type CaptureOptions, type CapturedContext } from '../incident/capture';
 import { SNAPSHOT_SCHEMA, iso, type Snapshot, type SnapshotError } from '../incident/snapshot';
-import type { SnapshotStore } from '../incident/store';
+import { SnapshotSerializeError, type SnapshotStore } from '../incident/store';
 import type { HostSample, HostSampler } from '../sample/host';
 import type { ProcessTable } from '../sample/procs';
 import { errorMessage } from '../util/errors';
@@ -43,6 +43,8 @@ export interface IncidentsOptions {
 export class Incidents {
   lastCaptureDurationMs: number | null = null;
   private persisting: Promise<void> = Promise.resolve();
+  /** the last state write failed: said once per outage */
+  private stateFailing = false;
 
   constructor(private readonly o: IncidentsOptions) {}
 
@@ -96,7 +98,7 @@ export class Incidents {
     // the unit's state is cheap to re-read and tells what systemd did since the first failure
     const unitNow = cfg.unit ? (await readUnit(cfg.unit, commandTimeoutMs(cfg.timeoutSeconds))).unit : null;
     const id = this.o.store.newId(cfg.name, new Date(e.firstFailureAt));
-    const snapshot = buildSnapshot({
+    const input: BuildInput = {
       ...this.buildArgs(rt),
       id,
       trigger: e.trigger,
@@ -109,21 +111,44 @@ export class Incidents {
       failureSample: failureSample ? await failureSample : null,
       restartExit: restart?.exit ?? null,
       deadInvocation: restart?.deadInvocationId ?? null,
-    });
+    };
+    let snapshot: Snapshot;
+    try {
+      snapshot = buildSnapshot(input);
+    } catch (err) {
+      // a bug in a rule or a field nobody foresaw must not cost the incident: what is known is kept
+      snapshot = minimalSnapshot(input, 'build', err);
+      this.o.log.error(`${cfg.name}: snapshot ${id} could not be built (${errorMessage(err)}); saving what is known`);
+    }
     const nRestarts = unitNow?.nRestarts ?? context.unit?.nRestarts;
     if (nRestarts !== undefined) {
       rt.restartHistory = [...rt.restartHistory, { at: snapshot.transition.first_failure_at, nRestarts }].slice(-RESTART_HISTORY);
     }
     rt.restart = null;
     this.o.notifier?.markPending('down', snapshot);
-    const file = await this.o.store.save(snapshot);
+    // save parks what the dir refuses (it does not throw for that); only what cannot be JSON comes back
+    let file: string;
+    try {
+      file = await this.o.store.save(snapshot);
+    } catch (err) {
+      if (!(err instanceof SnapshotSerializeError)) throw err;
+      this.o.log.error(`${cfg.name}: ${errorMessage(err)}; saving what is known`);
+      snapshot = minimalSnapshot(input, 'serialise', err);
+      this.o.notifier?.markPending('down', snapshot);
+      file = await this.o.store.save(snapshot);
+    }
     this.lastCaptureDurationMs = context.finishedAt - context.startedAt;
     rt.incidentsTotal[snapshot.trigger]++;
     rt.openIncident = { id: snapshot.id, firstFailureAt: e.firstFailureAt };
     rt.lastIncident = { firstFailureAt: snapshot.transition.first_failure_at, recoveredAt: null };
+    // the snapshot first, the state second: a kill between them leaves the state behind, which the
+    // next start reconciles from the store (reconcile.ts); the other order would leave an open
+    // incident in the state with no file
     await this.persist();
     const what = error?.message ?? (restart ? `${restart.unit} restarted` : 'failed');
-    this.o.log.error(`${cfg.name}: DOWN (${what}); ${snapshot.probable_cause}; snapshot ${file}`);
+    const parked = this.o.store.parkedIn(cfg.name, snapshot.id);
+    const where = parked === 'memory' ? `snapshot ${snapshot.id} parked in memory (not on disk yet; served by the API)` : `snapshot ${file}`;
+    this.o.log.error(`${cfg.name}: DOWN (${what}); ${snapshot.probable_cause}; ${where}`);
     this.o.events.onIncident?.(snapshot, file);
     this.notify(rt, 'down', snapshot);
   }
@@ -197,28 +222,38 @@ export class Incidents {
   async recover(rt: ServiceRuntime, at: number, downtimeMs: number): Promise<void> {
     const cfg = rt.cfg;
     const id = rt.openIncident?.id ?? null;
-    rt.openIncident = null;
-    if (rt.lastIncident) rt.lastIncident = { ...rt.lastIncident, recoveredAt: iso(at) };
-    await this.persist();
     const seconds = Math.round(downtimeMs / 1000);
+    // the recovery into the snapshot first, the state second: a kill between them leaves an open
+    // incident in the state whose file says recovered, which the next start drops (reconcile.ts); the
+    // other order would leave a recovered-in-state incident whose file says it is still open
+    let done: { snapshot: Snapshot; file: string } | null = null;
+    try {
+      if (id) {
+        done = await this.update(rt, id, (snapshot) => {
+          snapshot.recovery = {
+            at: iso(at),
+            downtime_seconds: Math.round(downtimeMs / 100) / 10,
+            samples: this.o.sampler.window(Date.parse(snapshot.transition.first_failure_at)),
+          };
+          this.o.notifier?.markPending('recovered', snapshot);
+          return true;
+        });
+      }
+    } finally {
+      rt.openIncident = null;
+      if (rt.lastIncident) rt.lastIncident = { ...rt.lastIncident, recoveredAt: iso(at) };
+      await this.persist();
+    }
     if (!id) {
       this.o.log.info(`${cfg.name}: recovered after ${seconds}s`);
       return;
     }
-    const done = await this.update(rt, id, (snapshot) => {
-      snapshot.recovery = {
-        at: iso(at),
-        downtime_seconds: Math.round(downtimeMs / 100) / 10,
-        samples: this.o.sampler.window(Date.parse(snapshot.transition.first_failure_at)),
-      };
-      this.o.notifier?.markPending('recovered', snapshot);
-      return true;
-    });
     if (!done) {
       this.o.log.warn(`${cfg.name}: recovered after ${seconds}s, but snapshot ${id} is gone; recovery not recorded`);
       return;
     }
-    this.o.log.info(`${cfg.name}: recovered after ${seconds}s; ${path.basename(done.file)} updated`);
+    const parked = this.o.store.parkedIn(cfg.name, id);
+    this.o.log.info(`${cfg.name}: recovered after ${seconds}s; ${path.basename(done.file)} updated${parked ? ` (parked in ${parked}: it lands with its recovery)` : ''}`);
     this.o.events.onRecovery?.(done.snapshot, done.file);
     this.notify(rt, 'recovered', done.snapshot);
   }
@@ -239,7 +274,57 @@ export class Incidents {
   persist(): Promise<void> {
     this.persisting = this.persisting
       .then(() => this.o.store.saveState<PersistedState>(persistedState(this.o.services)))
-      .catch((err: unknown) => this.o.log.error(`state not saved: ${errorMessage(err)}`));
+      .then(
+        () => {
+          if (!this.stateFailing) return;
+          this.stateFailing = false;
+          this.o.log.info('state saved again');
+        },
+        (err: unknown) => {
+          // every check of every service writes the state: an unwritable dir would say so each time
+          if (this.stateFailing) return;
+          this.stateFailing = true;
+          this.o.log.error(`state not saved: ${errorMessage(err)} (said once until it works again)`);
+        },
+      );
     return this.persisting;
   }
+}
+
+/**
+ * What is known when the full snapshot cannot be made (`what` failed: building it, or turning it into
+ * JSON): the service, trigger, times, the failed check and the error itself, so the incident still has
+ * its file, its notification and its recovery.
+ */
+export function minimalSnapshot(b: BuildInput, what: 'build' | 'serialise', err: unknown): Snapshot {
+  const reason = `the snapshot could not be ${what === 'build' ? 'built' : 'serialised'}: ${errorMessage(err)}`;
+  const ctx = b.context;
+  return {
+    schema: SNAPSHOT_SCHEMA,
+    id: b.id,
+    service: b.service.name,
+    health_url: b.service.healthUrl,
+    unit: null,
+    host: ctx.host,
+    trigger: b.trigger,
+    transition: { first_failure_at: iso(b.firstFailureAt), confirmed_at: iso(b.confirmedAt), consecutive_failures: b.consecutiveFailures },
+    error: b.error,
+    summary: `no summary (${reason})`,
+    probable_cause: `no cause found (${reason})`,
+    findings: [],
+    context: [],
+    last_words: [],
+    samples: { host: [], probe: [] },
+    exit: null,
+    journal: [],
+    kernel: [],
+    processes: null,
+    recovery: null,
+    capture: {
+      started_at: iso(ctx.startedAt),
+      finished_at: iso(ctx.finishedAt),
+      duration_ms: ctx.finishedAt - ctx.startedAt,
+      errors: [...ctx.errors, { part: 'snapshot', reason }],
+    },
+  };
 }

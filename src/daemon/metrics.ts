@@ -96,6 +96,19 @@ export function renderMetrics({ status, version, nodeVersion }: MetricsInput): s
       'Notifications that were not delivered after their last retry (or were refused by a full queue).',
       [[{}, status.notifications?.failed ?? 0]],
     ),
+    // a daemon without a store in its status (a test's) has no samples rather than made-up zeros
+    ...family(
+      'preflight_snapshots_parked',
+      'gauge',
+      'Snapshots the snapshot dir could not take, waiting to be moved back: in the fallback folder, or in memory when that failed too.',
+      status.store ? [[{ where: 'fallback' }, status.store.parkedFallback], [{ where: 'memory' }, status.store.parkedMemory]] : [],
+    ),
+    ...family(
+      'preflight_snapshot_write_failures_total',
+      'counter',
+      'Writes of a snapshot into the snapshot dir that failed (each one parked instead, never dropped).',
+      status.store ? [[{}, status.store.writeFailuresTotal]] : [],
+    ),
     ...family('preflight_build_info', 'gauge', 'Always 1; the labels say which preflight and Node run.', [[{ version, node: nodeVersion }, 1]]),
   ];
   return `${lines.join('\n')}\n`;

@@ -35,6 +35,8 @@ export interface SnapshotEntry {
   path: string;
   /** true while the file waits in the fallback folder because the snapshot dir could not take it. */
   parked?: boolean;
+  /** where a parked snapshot waits: the fallback folder, or memory when the fallback failed too */
+  parkedIn?: 'fallback' | 'memory';
   /** How the "down" notification went, when one was sent (see snapshot.ts). */
   notification?: SnapshotNotification;
 }

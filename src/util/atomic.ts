@@ -42,17 +42,23 @@ export interface AtomicWriteOptions {
   mode?: number;
 }
 
+/** A write that happened. `folderSyncError`: the rename is done but fsyncing its folder failed. */
+export interface AtomicWriteResult {
+  folderSyncError?: FileError;
+}
+
 /**
  * Write `data` to `target` atomically and durably: temp file in the same folder, write all, fsync,
  * rename over the target, fsync the folder. On failure the temp file is removed and a FileError naming
  * `target` is thrown, keeping the errno code (ENOSPC, EDQUOT, EROFS, EIO...) for the caller to act on.
+ * Once the rename is done the file is there and complete: a failed folder fsync after it is returned,
+ * not thrown, because treating it as a failed write would park (and later duplicate) a file that exists.
  */
-export async function writeFileAtomic(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(target: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<AtomicWriteResult> {
   const mode = opts.mode ?? 0o640;
   const dir = path.dirname(target);
   const temp = path.join(dir, tempNameFor(target));
   let fh: FileHandle | undefined;
-  let renamed = false;
   let stage = 'create a temp file in';
   try {
     fh = await fsp.open(temp, 'wx', mode);
@@ -68,14 +74,17 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     await closing.close();
     stage = 'rename a temp file over';
     await fsp.rename(temp, target);
-    renamed = true;
-    stage = 'fsync the folder of';
-    await fsyncDir(dir);
   } catch (err) {
     if (fh !== undefined) await fh.close().catch(() => undefined);
-    if (!renamed) await fsp.unlink(temp).catch(() => undefined);
+    await fsp.unlink(temp).catch(() => undefined);
     throw new FileError(target, `cannot ${stage} it: ${errorMessage(err)}`, { cause: err });
   }
+  try {
+    await fsyncDir(dir);
+  } catch (err) {
+    return { folderSyncError: new FileError(dir, `wrote ${path.basename(target)} but cannot fsync its folder: ${errorMessage(err)}`, { cause: err }) };
+  }
+  return {};
 }
 
 /** Make a rename in `dir` durable. Filesystems that cannot fsync a folder (EINVAL) are accepted as they are. */

@@ -29,6 +29,7 @@ const busy: DaemonStatus = {
     }),
   ],
   notifications: { queued: 0, delivered: 2, failed: 1, dropped: 0 },
+  store: { parkedFallback: 2, parkedMemory: 1, writeFailuresTotal: 5 },
 };
 
 const idle: DaemonStatus = { startedAt: 0, lastSampleAt: null, lastSampleAgeMs: null, uptimeMs: 0, lastSampleDurationMs: null, lastCaptureDurationMs: null, services: [service()], notifications: null };
@@ -114,6 +115,8 @@ describe('renderMetrics', () => {
       preflight_capture_duration_seconds: 'gauge',
       preflight_sample_duration_seconds: 'gauge',
       preflight_notify_failures_total: 'counter',
+      preflight_snapshots_parked: 'gauge',
+      preflight_snapshot_write_failures_total: 'counter',
       preflight_build_info: 'gauge',
     };
     assert.deepEqual(Object.fromEntries([...families].map(([k, v]) => [k, v.type])), want);
@@ -145,6 +148,12 @@ describe('renderMetrics', () => {
       { name: 'capture', input: 'preflight_capture_duration_seconds', want: ['preflight_capture_duration_seconds 0.812'] },
       { name: 'sample', input: 'preflight_sample_duration_seconds', want: ['preflight_sample_duration_seconds 0.0125'] },
       { name: 'notify failures', input: 'preflight_notify_failures_total', want: ['preflight_notify_failures_total 1'] },
+      {
+        name: 'parked, by where',
+        input: 'preflight_snapshots_parked',
+        want: ['preflight_snapshots_parked{where="fallback"} 2', 'preflight_snapshots_parked{where="memory"} 1'],
+      },
+      { name: 'write failures', input: 'preflight_snapshot_write_failures_total', want: ['preflight_snapshot_write_failures_total 5'] },
       { name: 'build info', input: 'preflight_build_info', want: ['preflight_build_info{version="0.1.0",node="v18.15.0"} 1'] },
     ];
     for (const c of cases) assert.deepEqual(families.get(c.input)?.samples, c.want, c.name);
@@ -155,6 +164,7 @@ describe('renderMetrics', () => {
     assert.deepEqual(f.get('preflight_probe_duration_seconds')?.samples, []);
     assert.deepEqual(f.get('preflight_capture_duration_seconds')?.samples, []);
     assert.deepEqual(f.get('preflight_notify_failures_total')?.samples, ['preflight_notify_failures_total 0']);
+    assert.deepEqual(f.get('preflight_snapshots_parked')?.samples, []);
   });
 
   test('promtool check metrics accepts both (when promtool is installed)', (t) => {

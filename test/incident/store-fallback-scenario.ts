@@ -46,13 +46,15 @@ async function main(): Promise<void> {
   mount(['-t', 'tmpfs', '-o', 'size=64k,mode=0750', 'tmpfs', full]);
   const filler = fill(full);
   const warnings: string[] = [];
-  const store = new SnapshotStore({ dir: full, retention: 5, fallbackDir: fallback, warn: (m) => warnings.push(m) });
+  const errors: string[] = [];
+  const store = new SnapshotStore({ dir: full, retention: 5, fallbackDir: fallback, warn: (m) => warnings.push(m), error: (m) => errors.push(m) });
   const at = new Date('2026-11-25T03:04:05.123Z');
   const a = snap(store.newId('web', at), 1);
   const b = snap(store.newId('web', at), 2);
   out.savedA = await store.save(a);
   out.savedB = await store.save(b);
   out.parkWarnings = warnings.filter((w) => w.includes('ENOSPC')).length;
+  out.parkErrors = errors.filter((e) => e.includes('ENOSPC')).map((e) => /summary: (.*?); first finding/.exec(e)?.[1]);
   out.listedWhileFull = (await store.list('web')).map((e) => ({ id: e.id, parked: e.parked === true, path: e.path }));
   out.lastWhileFull = (await store.last('web'))?.entry.id ?? null;
   out.namesInFullWebDir = names(path.join(full, 'web'));
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
   mount(['-o', 'remount,ro', ro]);
   const roWarnings: string[] = [];
   const roFallback = `${fallback}-ro`;
-  const roStore = new SnapshotStore({ dir: ro, retention: 5, fallbackDir: roFallback, warn: (m) => roWarnings.push(m) });
+  const roStore = new SnapshotStore({ dir: ro, retention: 5, fallbackDir: roFallback, warn: (m) => roWarnings.push(m), error: () => undefined });
   const c = snap(roStore.newId('web', at), 3);
   out.roSaved = await roStore.save(c);
   out.roWarnings = roWarnings.filter((w) => w.includes('EROFS')).length;
@@ -91,11 +93,12 @@ async function main(): Promise<void> {
   out.defaultRootMode = statSync(shmRoot).mode & 0o7777;
   out.defaultListedParked = (await defStore.list('web')).filter((e) => e.parked === true).length;
   chownSync(shmRoot, 65534, 65534); // now someone else's folder: must not be trusted
-  const hijacked = new SnapshotStore({ dir: ro, retention: 5 });
-  out.hijackedError = await hijacked.save(snap(hijacked.newId('web', at), 5)).then(
-    () => null,
-    (err: unknown) => (err as Error).message,
-  );
+  const hijackedErrors: string[] = [];
+  const hijacked = new SnapshotStore({ dir: ro, retention: 5, error: (m) => hijackedErrors.push(m) });
+  const h = snap(hijacked.newId('web', at), 5);
+  await hijacked.save(h);
+  out.hijackedError = hijackedErrors.join('\n');
+  out.hijackedParkedIn = hijacked.parkedIn('web', h.id);
 
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }

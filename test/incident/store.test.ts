@@ -239,19 +239,23 @@ describe('SnapshotStore save/read/list/last/rewrite', () => {
     assert.deepEqual(tree(base), []);
   });
 
-  test('a snapshot dir that cannot be created is an error naming it', async () => {
+  test('a snapshot dir that cannot be created parks the snapshot, and the error names it', async () => {
     const { base } = fresh();
     writeFileSync(path.join(base, 'file'), '');
     const dir = path.join(base, 'file', 'snapshots');
-    const store = new SnapshotStore({ dir, retention: 5, fallbackDir: path.join(base, 'fb') });
-    await assert.rejects(store.save(snap('web', snapshotIdFor(T0))), (err: unknown) => {
+    const errors: string[] = [];
+    const store = new SnapshotStore({ dir, retention: 5, fallbackDir: path.join(base, 'fb'), error: (m) => errors.push(m) });
+    const id = snapshotIdFor(T0);
+    assert.equal(await store.save(snap('web', id)), path.join(base, 'fb', 'web', `${id}.json`));
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0]?.includes(dir) && /cannot be created.*ENOTDIR/.test(errors[0]), errors[0]);
+    assert.deepEqual(store.stats(), { parkedFallback: 1, parkedMemory: 0, writeFailuresTotal: 1 });
+    await assert.rejects(store.saveState({}), (err: unknown) => {
       assert.ok(err instanceof FileError);
       assert.equal(err.code, 'ENOTDIR');
-      assert.ok(err.message.includes(dir), err.message);
       assert.match(err.message, /cannot be created/);
       return true;
     });
-    await assert.rejects(store.saveState({}), /cannot be created/);
   });
 
   test('retention must be a whole number >= 1', () => {
@@ -603,6 +607,7 @@ describe('SnapshotStore on a full or read-only disk (real tmpfs in a private mou
       { name: 'first save parked', got: out.savedA, want: path.join(fallback, 'web', `${a}.json`) },
       { name: 'second save parked', got: out.savedB, want: path.join(fallback, 'web', `${b}.json`) },
       { name: 'warned once', got: out.parkWarnings, want: 1 },
+      { name: 'one err line per parked snapshot, with its gist', got: out.parkErrors, want: ['disk / 100% (#1)', 'disk / 100% (#2)'] },
       {
         name: 'listed while full',
         got: out.listedWhileFull,
@@ -629,7 +634,8 @@ describe('SnapshotStore on a full or read-only disk (real tmpfs in a private mou
       { name: 'default fallback: in /dev/shm per user', got: String(out.defaultFallbackDir).startsWith(`/dev/shm/preflight-${process.getuid?.()}/fallback-`), want: true },
       { name: 'default fallback: root folder 0700', got: out.defaultRootMode, want: 0o700 },
       { name: 'default fallback: listed as parked', got: out.defaultListedParked, want: 1 },
-      { name: 'default fallback: a folder owned by someone else is refused', got: /snapshot not saved: .*EROFS.*unsafe fallback folder/.test(String(out.hijackedError)), want: true },
+      { name: 'default fallback: a folder owned by someone else is refused', got: /EROFS.*the fallback failed too.*unsafe fallback folder/.test(String(out.hijackedError)), want: true },
+      { name: 'default fallback refused: parked in memory', got: out.hijackedParkedIn, want: 'memory' },
     ];
     for (const c of cases) assert.deepEqual(c.got, c.want, c.name);
     assert.deepEqual(readdirSync(full), [], 'the tmpfs went away with the namespace');
