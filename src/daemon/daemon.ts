@@ -4,6 +4,7 @@
 // commit). Only committed snapshots reach disk; the small per-service state survives restarts.
 // Checks are timed on the monotonic clock (`mono`); the wall clock (`now`) only stamps what is written.
 import type { Config } from '../config/config';
+import { CaptureCoordinator, type CommandsStatus, type CoordinatorOptions } from '../incident/coordinator';
 import type { Snapshot, Trigger } from '../incident/snapshot';
 import { SnapshotStore, type StoreStats } from '../incident/store';
 import { probe, type ProbeResult } from '../probe/http';
@@ -62,6 +63,8 @@ export interface DaemonStatus {
   notifications: NotifierStats | null;
   /** snapshots parked (fallback folder, memory) and failed writes (preflight_snapshots_parked...) */
   store?: StoreStats;
+  /** captures and child processes under the coordinator's limits (absent from a status built elsewhere) */
+  commands?: CommandsStatus;
 }
 
 export interface DaemonOptions {
@@ -74,6 +77,8 @@ export interface DaemonOptions {
   notifier?: Notifier;
   /** follow the journal for unit exits (default true; polling systemctl always runs) */
   followJournal?: boolean;
+  /** the capture coordinator's limits (default: 4 captures, 8 children, deadlines from the timeouts) */
+  coordinator?: CoordinatorOptions;
 }
 
 export interface DaemonEvents {
@@ -99,6 +104,8 @@ export class Daemon {
   private startedAt = 0;
   private startedMono: number | null = null;
   private readonly incidents: Incidents;
+  /** one for the daemon: the global limits on captures and children, the shared kernel read, deadlines */
+  readonly coordinator: CaptureCoordinator;
 
   constructor(
     readonly config: Config,
@@ -136,6 +143,7 @@ export class Daemon {
             ...(opts.followJournal === false ? { follow: false } : {}),
             now: this.now,
           });
+    this.coordinator = new CaptureCoordinator(opts.coordinator);
     this.incidents = new Incidents({
       config,
       store: this.store,
@@ -143,6 +151,7 @@ export class Daemon {
       processes: this.processes,
       services: this.services,
       units: this.units,
+      coordinator: this.coordinator,
       log,
       now: this.now,
       ...(opts.procRoot ? { procRoot: opts.procRoot } : {}),
@@ -178,6 +187,9 @@ export class Daemon {
     this.stopped = true;
     if (this.sampleTimer) clearTimeout(this.sampleTimer);
     for (const rt of this.services) if (rt.timer) clearTimeout(rt.timer);
+    // captures waiting for a slot end now; running ones end by their deadlines (commands settle by theirs
+    // even when a child ignores SIGKILL), so nothing below waits on a hung process
+    this.coordinator.stop();
     await this.units?.stop();
     await Promise.all(this.services.map((rt) => rt.checking));
     // a capture in progress finishes (its journalctl and scans end) even if nothing will commit it
@@ -216,6 +228,7 @@ export class Daemon {
       })),
       notifications: this.opts.notifier?.stats() ?? null,
       store: this.store.stats(),
+      commands: this.coordinator.status(),
     };
   }
 

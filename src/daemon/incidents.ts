@@ -7,6 +7,7 @@ import { buildSnapshot, rediagnose, type BuildInput } from '../incident/build';
 import { captureContext, mergeContexts, readUnit, refreshJournal, storedContext, type CaptureOptions, type CapturedContext } from '../incident/capture';
 import { SNAPSHOT_SCHEMA, iso, type Snapshot, type SnapshotError } from '../incident/snapshot';
 import { SnapshotSerializeError, type SnapshotStore } from '../incident/store';
+import type { CaptureCoordinator } from '../incident/coordinator';
 import type { HostSample, HostSampler } from '../sample/host';
 import type { ProcessTable } from '../sample/procs';
 import { errorMessage } from '../util/errors';
@@ -34,6 +35,8 @@ export interface IncidentsOptions {
   now: () => number;
   procRoot?: string;
   notifier?: Notifier;
+  /** runs captures under the global limits and deadlines (absent: each capture runs at once, unbounded) */
+  coordinator?: CaptureCoordinator;
   events: {
     onIncident?: (snapshot: Snapshot, path: string) => void;
     onRecovery?: (snapshot: Snapshot, path: string) => void;
@@ -72,7 +75,11 @@ export class Incidents {
   }
 
   capture(rt: ServiceRuntime, firstFailureAt: number, refused = false, invocation = rt.restart?.deadInvocationId ?? undefined): Promise<CapturedContext> {
-    return captureContext(this.captureOptions(rt, firstFailureAt, refused, invocation));
+    return this.run(this.captureOptions(rt, firstFailureAt, refused, invocation));
+  }
+
+  private run(opts: CaptureOptions): Promise<CapturedContext> {
+    return this.o.coordinator ? this.o.coordinator.capture(opts) : captureContext(opts);
   }
 
   /** The journal/kernel window: as far back as the host ring reaches, at least a minute. */
@@ -167,7 +174,7 @@ export class Incidents {
     if (due) {
       rt.refreshedAt = this.o.now();
       // the scene (processes, listeners) stays the first capture's: only systemd's record is read again
-      fresh = await captureContext({ ...this.captureOptions(rt, rt.openIncident?.firstFailureAt ?? restart.at, false, undefined), scene: false });
+      fresh = await this.run({ ...this.captureOptions(rt, rt.openIncident?.firstFailureAt ?? restart.at, false, undefined), scene: false });
     }
     const done = await this.update(rt, id, (snapshot) => {
       if (fresh && snapshot.schema === SNAPSHOT_SCHEMA) {

@@ -54,6 +54,24 @@ export interface MetricsInput {
   nodeVersion: string;
 }
 
+/** The capture coordinator's gauges and counters; none when the status has no `commands` (built elsewhere). */
+function commandFamilies(status: DaemonStatus): string[] {
+  const c = status.commands;
+  if (!c) return [];
+  return [
+    ...family('preflight_captures_running', 'gauge', 'Context captures running now (under the global limit on concurrent captures).', [[{}, c.capturesRunning]]),
+    ...family('preflight_captures_waiting', 'gauge', 'Context captures waiting for their turn.', [[{}, c.capturesWaiting]]),
+    ...family('preflight_commands_running', 'gauge', `Child processes (journalctl, systemctl) running now, at most ${c.limit}.`, [[{}, c.running]]),
+    ...family(
+      'preflight_commands_abandoned_total',
+      'counter',
+      'Commands whose deadline settled the call before the child exited (it ignored SIGKILL, e.g. in uninterruptible sleep).',
+      [[{}, c.abandonedTotal]],
+    ),
+    ...family('preflight_commands_unreaped', 'gauge', 'Abandoned child processes that have not exited yet.', [[{}, c.unreaped]]),
+  ];
+}
+
 export function renderMetrics({ status, version, nodeVersion }: MetricsInput): string {
   const svc = status.services;
   const ms = (x: number | null): Sample[] => (x === null ? [] : [[{}, x / 1000]]);
@@ -109,6 +127,7 @@ export function renderMetrics({ status, version, nodeVersion }: MetricsInput): s
       'Writes of a snapshot into the snapshot dir that failed (each one parked instead, never dropped).',
       status.store ? [[{}, status.store.writeFailuresTotal]] : [],
     ),
+    ...commandFamilies(status),
     ...family('preflight_build_info', 'gauge', 'Always 1; the labels say which preflight and Node run.', [[{ version, node: nodeVersion }, 1]]),
   ];
   return `${lines.join('\n')}\n`;

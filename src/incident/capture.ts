@@ -18,6 +18,7 @@ import { KERNEL_GREP, classifyKernelLine } from '../systemd/kernel';
 import { showUnits, type UnitState } from '../systemd/unit';
 import { errorMessage } from '../util/errors';
 import { sleep } from '../util/time';
+import { union } from './merge';
 import { VERSION } from '../version';
 import type {
   CaptureError,
@@ -67,6 +68,10 @@ export interface CaptureOptions {
    */
   scene?: boolean;
   now?: () => number;
+  /** The whole capture's deadline: parts still running then become capture errors (default: none). */
+  deadlineMs?: number;
+  /** How the kernel's lines are read (the coordinator shares one read among overlapping captures). */
+  readKernel?: (since: Date, timeoutMs: number) => Promise<KernelLines>;
 }
 
 /** What a capture took; a snapshot is built from it when the failure is confirmed. */
@@ -150,6 +155,58 @@ function topProcesses(table: ProcessTable, now: () => number): Promise<Snapshot[
   return p;
 }
 
+/** The kernel part of a capture: its lines, or why there are none. */
+export type KernelLines = { lines: SnapshotKernelLine[]; error?: string };
+
+/** The kernel's lines since `since` that can explain a failure (one journalctl; never throws). */
+export async function readKernelLines(since: Date, timeoutMs: number): Promise<KernelLines> {
+  try {
+    // the kernel log is mostly noise for this purpose: only the lines that can explain a failure are
+    // kept, as they arrive (the newest kernelLines of them)
+    const r = await readKernelJournal({
+      since,
+      timeoutMs,
+      maxMessageChars: CAPTURE_LIMITS.messageChars,
+      maxBytes: CAPTURE_LIMITS.kernelBytes,
+      grep: KERNEL_GREP,
+      keep: (e) => classifyKernelLine(e.message) !== null,
+      keepLines: CAPTURE_LIMITS.kernelLines,
+    });
+    if (!r.ok) return { lines: [], error: r.reason };
+    return { lines: r.entries.map((e) => ({ at: e.at, priority: e.priority ?? null, message: e.message })) };
+  } catch (err) {
+    return { lines: [], error: errorMessage(err) };
+  }
+}
+
+/**
+ * Settles each part of one capture by the capture's total deadline: a part still running then is a
+ * capture error and its fallback, so the capture returns whatever hangs (a statfs, a slot wait).
+ */
+class Deadline {
+  private readonly passed: Promise<void>;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly ms: number | undefined) {
+    this.passed = new Promise((resolve) => {
+      if (ms !== undefined) this.timer = setTimeout(resolve, ms);
+    });
+  }
+
+  within<T>(p: Promise<T>, part: string, fallback: T, errors: CaptureError[]): Promise<T> {
+    if (this.ms === undefined) return p;
+    const late = this.passed.then(() => {
+      errors.push({ part, reason: `no answer within the capture's deadline (${this.ms} ms)` });
+      return fallback;
+    });
+    return Promise.race([p, late]);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
 export async function captureContext(opts: CaptureOptions): Promise<CapturedContext> {
   const now = opts.now ?? Date.now;
   const startedAt = now();
@@ -159,7 +216,7 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
     return null;
   };
   const unitName = opts.service.unit;
-  const common = { since: opts.since, timeoutMs: opts.timeoutMs, maxMessageChars: CAPTURE_LIMITS.messageChars };
+  const deadline = new Deadline(opts.deadlineMs);
 
   const unitP = unitName
     ? readUnit(unitName, opts.timeoutMs).then((r) => {
@@ -168,26 +225,24 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
       }, fail('unit'))
     : Promise.resolve(null);
   const journalP: Promise<SnapshotJournalLine[]> = unitName ? unitJournal(opts, errors) : Promise.resolve([]);
-  const kernelP: Promise<SnapshotKernelLine[]> = readKernelJournal({ ...common, maxBytes: CAPTURE_LIMITS.kernelBytes, grep: KERNEL_GREP }).then(
-    (r) => {
-      if (!r.ok) {
-        errors.push({ part: 'kernel', reason: r.reason });
-        return [];
-      }
-      // the kernel log is mostly noise for this purpose: keep the lines that can explain a failure
-      return r.entries
-        .filter((e) => classifyKernelLine(e.message) !== null)
-        .slice(-CAPTURE_LIMITS.kernelLines)
-        .map((e) => ({ at: e.at, priority: e.priority ?? null, message: e.message }));
-    },
-    (e: unknown) => fail('kernel')(e) ?? [],
-  );
+  const kernelP = (opts.readKernel ?? readKernelLines)(opts.since, opts.timeoutMs).then((r) => {
+    if (r.error !== undefined) errors.push({ part: 'kernel', reason: r.error });
+    return r.lines;
+  }, (e: unknown) => fail('kernel')(e) ?? []);
   const processesP = opts.scene === false ? Promise.resolve(null) : topProcesses(opts.processes, now).catch(fail('processes'));
   if (!unitName) errors.push({ part: 'unit', reason: 'no unit configured for this service (add unit: NAME.service)' });
 
   // the units it needs are read once the unit says which they are (one more systemctl, only when it has any)
   const depsP = unitP.then((u) => (u ? readDependencies(u, opts.timeoutMs) : []), (e: unknown) => fail('dependencies')(e) ?? []);
-  const [unit, journal, kernel, processes, dependencies] = await Promise.all([unitP, journalP, kernelP, processesP, depsP]);
+  const [unit, journal, kernel, processes, dependencies] = await Promise.all([
+    deadline.within(unitP, 'unit', null, errors),
+    deadline.within(journalP, 'journal', [], errors),
+    deadline.within(kernelP, 'kernel', [], errors),
+    deadline.within(processesP, 'processes', null, errors),
+    // a unit that missed the deadline has no dependencies to report late either
+    deadline.within(depsP, 'dependencies', [], errors),
+  ]);
+  deadline.clear();
   let memoryEvents: CapturedContext['memoryEvents'] = null;
   try {
     memoryEvents = unit?.controlGroup ? readUnitMemoryEvents(unit.controlGroup) : null;
@@ -210,8 +265,15 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
     ...(listening ? { listening } : {}),
     ...(servicePid ? { servicePid } : {}),
     ...(dependencies.length > 0 ? { dependencies } : {}),
-    errors,
+    // a copy: a part that answers after the deadline must not add to what was returned
+    errors: [...errors],
   };
+}
+
+/** A capture that never ran (the daemon stopped while it waited for a slot): the reason is its one error. */
+export function emptyContext(opts: CaptureOptions, reason: string): CapturedContext {
+  const at = (opts.now ?? Date.now)();
+  return { startedAt: at, finishedAt: at, host: hostFacts(opts.procRoot), unit: null, journal: [], kernel: [], processes: null, memoryEvents: null, errors: [{ part: 'capture', reason }] };
 }
 
 /** At most this many dependencies are read: a unit with more is unusual, and the first ones are the unit file's own. */
@@ -268,6 +330,8 @@ async function unitJournal(opts: CaptureOptions, errors: CaptureError[]): Promis
  * A held capture with the unit's journal read again and merged in: what systemd logged since the first
  * failed check (a start timeout, the start limit). One journalctl; the rest of the scene stays as taken.
  */
+export { mergeContexts, storedContext } from './merge';
+
 export async function refreshJournal(context: CapturedContext, opts: CaptureOptions): Promise<CapturedContext> {
   const errors: CaptureError[] = [];
   const journal = await unitJournal(opts, errors);
@@ -305,51 +369,4 @@ function listeningAt(where: { address: string; port: number }, unit: UnitState |
 function portOwner(where: { address: string; port: number }, procRoot = '/proc'): number | null {
   const l = listenerOnPort(where.address, where.port, procRoot)?.[0];
   return l === undefined ? null : (ownerOfSocket(l.inode, l.uid, procRoot) ?? null);
-}
-
-/** One journal line's identity across two reads. */
-const lineKey = (l: { at: string; message: string; pid?: number | null }): string => `${l.at} ${l.pid ?? ''} ${l.message}`;
-
-/** `a` then `b`'s lines that `a` lacks, in time order. */
-function union<T extends { at: string; message: string }>(a: readonly T[], b: readonly T[]): T[] {
-  const seen = new Set(a.map(lineKey));
-  return [...a, ...b.filter((l) => !seen.has(lineKey(l)))].sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
-}
-
-/**
- * A first capture with what a later read adds: every journal and kernel line of both, the later unit
- * state and dependencies; the first capture's processes, host facts and listeners (taken at the first
- * failure, they are the scene).
- */
-export function mergeContexts(first: CapturedContext, later: CapturedContext): CapturedContext {
-  const out: CapturedContext = {
-    ...first,
-    unit: later.unit ?? first.unit,
-    journal: union(first.journal, later.journal),
-    kernel: union(first.kernel, later.kernel),
-    memoryEvents: later.memoryEvents ?? first.memoryEvents,
-    errors: [...first.errors, ...later.errors.filter((e) => !first.errors.some((f) => f.part === e.part && f.reason === e.reason))],
-  };
-  const deps = later.dependencies ?? first.dependencies;
-  if (deps) out.dependencies = deps;
-  return out;
-}
-
-/** What a stored snapshot holds of its capture, as a context to merge a later read into. */
-export function storedContext(s: Snapshot): CapturedContext {
-  const started = Date.parse(s.capture.started_at);
-  const finished = Date.parse(s.capture.finished_at);
-  const out: CapturedContext = {
-    startedAt: started,
-    finishedAt: finished,
-    host: s.host,
-    unit: null,
-    journal: s.journal,
-    kernel: s.kernel,
-    processes: s.processes,
-    memoryEvents: null,
-    errors: s.capture.errors,
-  };
-  if (s.dependencies) out.dependencies = s.dependencies;
-  return out;
 }

@@ -5,7 +5,7 @@ import { capMessage } from '../util/text';
 
 export { capMessage }; // its tests live with the journal reader, its first user
 import { CommandError, quote } from '../util/errors';
-import { describeCommand, runChecked } from '../util/exec';
+import { describeCommand, runLinesChecked } from '../util/exec';
 import { unavailableFrom, type Unavailable } from './unavailable';
 import { firstLine } from '../util/text';
 
@@ -97,60 +97,78 @@ const TEXT_FIELDS: ReadonlyArray<readonly ['cursor' | 'identifier' | 'transport'
 ];
 
 /**
+ * One line of `journalctl -o json`: its entry, or why it is none (bad JSON, not an object, no timestamp).
+ * Null for a blank line.
+ */
+export function parseJournalLine(raw: string, opts: { maxMessageChars: number }): JournalEntry | { skip: string } | null {
+  if (raw.trim() === '') return null;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(raw);
+  } catch {
+    return { skip: 'not JSON (a cut line?)' };
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return { skip: 'not a JSON object' };
+  const f = obj as Record<string, unknown>;
+  const realtime = str(f.__REALTIME_TIMESTAMP);
+  if (realtime === undefined || !/^\d{1,17}$/.test(realtime)) return { skip: 'no __REALTIME_TIMESTAMP' };
+  const message = fieldText(f.MESSAGE);
+  const e: JournalEntry = {
+    at: new Date(Math.floor(Number(realtime) / 1000)).toISOString(),
+    message: typeof message === 'string' ? capMessage(message, opts.maxMessageChars) : '',
+  };
+  if (typeof message !== 'string') e.messageOmitted = true;
+  const priority = int(f.PRIORITY);
+  if (priority !== undefined) e.priority = priority;
+  const pid = int(f._PID) ?? int(f.SYSLOG_PID);
+  if (pid !== undefined) e.pid = pid;
+  const aboutUnit = str(f.UNIT) ?? str(f.USER_UNIT);
+  if (aboutUnit !== undefined) e.fromManager = true;
+  const unit = aboutUnit ?? str(f._SYSTEMD_UNIT);
+  if (unit !== undefined) e.unit = unit;
+  const invocationId = aboutUnit !== undefined ? (str(f.INVOCATION_ID) ?? str(f._SYSTEMD_INVOCATION_ID)) : str(f._SYSTEMD_INVOCATION_ID);
+  if (invocationId !== undefined) e.invocationId = invocationId;
+  for (const [key, field] of TEXT_FIELDS) {
+    const v = str(f[field]);
+    if (v !== undefined) e[key] = v;
+  }
+  return e;
+}
+
+/**
+ * Journal lines parsed as they arrive: keeps entries that pass `keep` until it has `limit` of them
+ * (then says "enough"), counts the rest. Memory is the kept entries, never the output.
+ */
+export class JournalCollector {
+  readonly result: JournalParse = { entries: [], skipped: 0 };
+  private line = 0;
+
+  constructor(private readonly opts: { maxMessageChars: number; limit?: number; keep?: (e: JournalEntry) => boolean }) {}
+
+  /** False once `limit` entries are kept. */
+  push(raw: string): boolean {
+    this.line += 1;
+    const p = parseJournalLine(raw, this.opts);
+    if (p === null) return true;
+    if ('skip' in p) {
+      this.result.skipped += 1;
+      this.result.firstSkipped ??= { line: this.line, reason: p.skip, input: quote(raw) };
+      return true;
+    }
+    if (this.opts.keep && !this.opts.keep(p)) return true;
+    this.result.entries.push(p);
+    return this.opts.limit === undefined || this.result.entries.length < this.opts.limit;
+  }
+}
+
+/**
  * Parse `journalctl -o json` output. Lines that are not an entry are skipped and counted, never
  * thrown: a capture keeps what it could read (a capped output always ends with a cut line).
  */
 export function parseJournalJson(text: string, opts: { maxMessageChars: number }): JournalParse {
-  const entries: JournalEntry[] = [];
-  const result: JournalParse = { entries, skipped: 0 };
-  const skip = (line: number, reason: string, input: string): void => {
-    result.skipped += 1;
-    result.firstSkipped ??= { line, reason, input: quote(input) };
-  };
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i] ?? '';
-    if (raw.trim() === '') continue;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(raw);
-    } catch {
-      skip(i + 1, 'not JSON (a cut line?)', raw);
-      continue;
-    }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-      skip(i + 1, 'not a JSON object', raw);
-      continue;
-    }
-    const f = obj as Record<string, unknown>;
-    const realtime = str(f.__REALTIME_TIMESTAMP);
-    if (realtime === undefined || !/^\d{1,17}$/.test(realtime)) {
-      skip(i + 1, 'no __REALTIME_TIMESTAMP', raw);
-      continue;
-    }
-    const message = fieldText(f.MESSAGE);
-    const e: JournalEntry = {
-      at: new Date(Math.floor(Number(realtime) / 1000)).toISOString(),
-      message: typeof message === 'string' ? capMessage(message, opts.maxMessageChars) : '',
-    };
-    if (typeof message !== 'string') e.messageOmitted = true;
-    const priority = int(f.PRIORITY);
-    if (priority !== undefined) e.priority = priority;
-    const pid = int(f._PID) ?? int(f.SYSLOG_PID);
-    if (pid !== undefined) e.pid = pid;
-    const aboutUnit = str(f.UNIT) ?? str(f.USER_UNIT);
-    if (aboutUnit !== undefined) e.fromManager = true;
-    const unit = aboutUnit ?? str(f._SYSTEMD_UNIT);
-    if (unit !== undefined) e.unit = unit;
-    const invocationId = aboutUnit !== undefined ? (str(f.INVOCATION_ID) ?? str(f._SYSTEMD_INVOCATION_ID)) : str(f._SYSTEMD_INVOCATION_ID);
-    if (invocationId !== undefined) e.invocationId = invocationId;
-    for (const [key, field] of TEXT_FIELDS) {
-      const v = str(f[field]);
-      if (v !== undefined) e[key] = v;
-    }
-    entries.push(e);
-  }
-  return result;
+  const c = new JournalCollector(opts);
+  for (const raw of text.split('\n')) c.push(raw);
+  return c.result;
 }
 
 export interface JournalReadOptions {
@@ -267,28 +285,41 @@ function problem(kind: 'permission' | 'no-journal', stderr: string, command: str
 /** journalctl built without PCRE2 refuses --grep with this (src/journal/journalctl.c). */
 const NO_GREP = /without pattern matching support/;
 
+/** Lines this long are not journal entries worth keeping (a field journald cut at 4096 bytes is null). */
+const MAX_LINE_BYTES = 256 * 1024;
+
+/** Which entries a read keeps, and how many: the first `limit` (newest first: the newest). */
+interface Keep {
+  limit?: number;
+  keep?: (e: JournalEntry) => boolean;
+}
+
 /**
+ * One journalctl call, its output parsed line by line as it arrives (never held whole).
  * `silentExit1IsEmpty`: --grep with no match exits 1 and says nothing (journalctl 252), which is an
  * empty answer, not a failure.
  */
-async function readJournal(args: string[], opts: JournalReadOptions, silentExit1IsEmpty = false): Promise<JournalRead> {
+async function readJournal(args: string[], opts: JournalReadOptions, keep: Keep, silentExit1IsEmpty = false): Promise<JournalRead> {
   const file = opts.journalctl ?? 'journalctl';
   const command = describeCommand(file, args);
   try {
-    const r = await runChecked(file, args, {
+    const collector = new JournalCollector({ maxMessageChars: opts.maxMessageChars ?? 2000, ...keep });
+    const r = await runLinesChecked(file, args, {
       timeoutMs: opts.timeoutMs,
       maxBytes: opts.maxBytes,
+      maxLineBytes: MAX_LINE_BYTES,
       env: { ...process.env, LC_ALL: 'C' },
+      onLine: (line) => collector.push(line),
     }).catch((err: unknown) => {
       if (silentExit1IsEmpty && err instanceof CommandError && err.exitCode === 1 && err.stderr === '') {
-        return { stdout: '', stderr: '', truncated: false, durationMs: 0 };
+        return { stderr: '', truncated: false, durationMs: 0, droppedLines: 0 };
       }
       throw err;
     });
     // a permission hint with exit 0 means "only your own lines": for a system unit that is none of them
     const said = classifyJournalStderr(r.stderr);
     if (said === 'permission') return problem(said, r.stderr, command);
-    const parsed = parseJournalJson(r.stdout, { maxMessageChars: opts.maxMessageChars ?? 2000 });
+    const parsed = collector.result;
     if (parsed.entries.length === 0) {
       // json output implies -q, so journalctl does not say "No journal files were found": look
       const roots = opts.journalRoots ?? JOURNAL_ROOTS;
@@ -296,11 +327,10 @@ async function readJournal(args: string[], opts: JournalReadOptions, silentExit1
         return problem('no-journal', r.stderr || `No journal files were found in ${roots.join(' or ')}`, command);
       }
     }
-    // read newest first (so a cap cuts the oldest); hand back in time order
+    // read newest first (so a cap cuts the oldest); hand back in time order. The line a cap cut is
+    // never handed over, so `skipped` counts only lines that were whole and still not entries.
     parsed.entries.reverse();
-    // a capped output always ends with a cut line: not worth reporting as a skipped line
-    const skipped = r.truncated ? Math.max(0, parsed.skipped - 1) : parsed.skipped;
-    return { ok: true, entries: parsed.entries, skipped, truncated: r.truncated, command, durationMs: r.durationMs };
+    return { ok: true, entries: parsed.entries, skipped: parsed.skipped + r.droppedLines, truncated: r.truncated, command, durationMs: r.durationMs };
   } catch (err) {
     const said = err instanceof CommandError ? classifyJournalStderr(err.stderr) : undefined;
     if (err instanceof CommandError && said !== undefined) return problem(said, err.stderr, command);
@@ -327,23 +357,28 @@ export async function readUnitJournal(
   opts: JournalReadOptions & { lines: number; invocationId?: string },
 ): Promise<JournalRead> {
   const args = argsOrUnavailable(() => journalctlUnitArgs(unit, opts), 'journalctl');
-  return Array.isArray(args) ? readJournal(args, opts) : args;
+  // journalctl -n already stops at `lines`; a journalctl that does not (or a flood) is stopped there too
+  return Array.isArray(args) ? readJournal(args, opts, { limit: Math.max(1, Math.floor(opts.lines)) }) : args;
 }
 
 /**
  * The kernel's lines (this boot) since `since`, in time order; the newest `lines` (default 2000) at most.
  * With `grep` (a PCRE2 pattern, e.g. KERNEL_GREP) only matching lines, so the cap is spent on them; a
- * journalctl built without pattern support is asked again without it.
+ * journalctl built without pattern support is asked again without it. With `keep`, only the entries it
+ * accepts are kept as they arrive, the newest `keepLines` of them (the rest of the output is never held).
  */
-export async function readKernelJournal(opts: JournalReadOptions & { lines?: number; grep?: string }): Promise<JournalRead> {
+export async function readKernelJournal(
+  opts: JournalReadOptions & { lines?: number; grep?: string; keep?: (e: JournalEntry) => boolean; keepLines?: number },
+): Promise<JournalRead> {
+  const keep: Keep = { limit: opts.keepLines ?? opts.lines ?? 2000, ...(opts.keep ? { keep: opts.keep } : {}) };
   const build = (grep: string | undefined) =>
     argsOrUnavailable(() => journalctlKernelArgs({ since: opts.since, lines: opts.lines ?? 2000, ...(grep === undefined ? {} : { grep }) }), 'journalctl');
   const args = build(opts.grep);
   if (!Array.isArray(args)) return args;
-  const r = await readJournal(args, opts, opts.grep !== undefined);
+  const r = await readJournal(args, opts, keep, opts.grep !== undefined);
   if (!r.ok && opts.grep !== undefined && NO_GREP.test(r.reason)) {
     const plain = build(undefined);
-    return Array.isArray(plain) ? readJournal(plain, opts) : plain;
+    return Array.isArray(plain) ? readJournal(plain, opts, keep) : plain;
   }
   return r;
 }

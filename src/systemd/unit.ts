@@ -1,5 +1,5 @@
 // Unit state from `systemctl show`: the parse is pure, the read is one systemctl call for all units.
-import { describeCommand, runChecked } from '../util/exec';
+import { describeCommand, runLinesChecked } from '../util/exec';
 import { unavailableFrom, type Unavailable } from './unavailable';
 
 /** The properties preflight asks for, in one `systemctl show -p` call. */
@@ -146,25 +146,43 @@ export function unitFrom(properties: Record<string, string>): UnitState {
 }
 
 /**
- * Parse `systemctl show` output: one `Key=Value` per line, one block per unit separated by a blank line,
- * in the order the units were asked for. Lines without '=' are ignored (systemctl prints none).
+ * `systemctl show` output parsed as it arrives: one `Key=Value` per line, one block per unit separated
+ * by a blank line, in the order the units were asked for. Lines without '=' are ignored (systemctl
+ * prints none). Stops ("enough") once `maxUnits` blocks are complete.
  */
-export function parseSystemctlShow(output: string): UnitState[] {
-  const units: UnitState[] = [];
-  let props: Record<string, string> | undefined;
-  for (const line of output.split('\n')) {
+export class SystemctlShowParser {
+  readonly units: UnitState[] = [];
+  private props: Record<string, string> | undefined;
+
+  constructor(private readonly maxUnits = Infinity) {}
+
+  /** False once maxUnits blocks are complete. */
+  push(line: string): boolean {
     if (line.trim() === '') {
-      if (props) units.push(unitFrom(props));
-      props = undefined;
-      continue;
+      if (this.props) this.units.push(unitFrom(this.props));
+      this.props = undefined;
+      return this.units.length < this.maxUnits;
     }
     const eq = line.indexOf('=');
-    if (eq <= 0) continue;
-    props ??= {};
-    props[line.slice(0, eq)] = line.slice(eq + 1);
+    if (eq <= 0) return true;
+    this.props ??= {};
+    this.props[line.slice(0, eq)] = line.slice(eq + 1);
+    return true;
   }
-  if (props) units.push(unitFrom(props));
-  return units;
+
+  /** The units, the last block included (a complete output has no blank line after it). */
+  finish(): UnitState[] {
+    if (this.props) this.units.push(unitFrom(this.props));
+    this.props = undefined;
+    return this.units;
+  }
+}
+
+/** Parse a whole `systemctl show` output (see SystemctlShowParser). */
+export function parseSystemctlShow(output: string): UnitState[] {
+  const p = new SystemctlShowParser();
+  for (const line of output.split('\n')) p.push(line);
+  return p.finish();
 }
 
 export interface ShowUnitsOptions {
@@ -197,15 +215,16 @@ export async function showUnits(units: readonly string[], opts: ShowUnitsOptions
   // without unit names systemctl shows the manager's own properties: nothing to ask
   if (units.length === 0) return { ok: true, units: [], command, durationMs: 0, truncated: false };
   try {
-    const r = await runChecked(file, args, {
+    const parser = new SystemctlShowParser(units.length);
+    const r = await runLinesChecked(file, args, {
       timeoutMs: opts.timeoutMs,
       maxBytes: opts.maxBytes ?? 1 << 20,
       // timestamps in UTC and untranslated, so parseSystemdTimestamp can read them exactly
       env: { ...process.env, TZ: 'UTC', LC_ALL: 'C' },
+      onLine: (line) => parser.push(line),
     });
-    // a capped output ends mid-line: drop the partial line rather than parse a cut value
-    const out = r.truncated ? r.stdout.slice(0, r.stdout.lastIndexOf('\n') + 1) : r.stdout;
-    const parsed = parseSystemctlShow(out);
+    // a capped output's cut last line never arrives here, so no cut value is parsed
+    const parsed = parser.finish();
     parsed.forEach((u, i) => {
       if (u.id === '' && units[i] !== undefined) u.id = units[i];
     });

@@ -167,6 +167,20 @@ describe('renderMetrics', () => {
     assert.deepEqual(f.get('preflight_snapshots_parked')?.samples, []);
   });
 
+  test('the capture coordinator: captures, commands, abandoned and unreaped children (only with DaemonStatus.commands)', () => {
+    const commands = { limit: 8, running: 7, waiting: 3, abandonedTotal: 2, unreaped: 1, capturesRunning: 4, capturesWaiting: 96 };
+    const f = parse(renderMetrics({ status: { ...busy, commands }, version: '0.1.0', nodeVersion: 'v18.15.0' }));
+    const cases: { input: string; type: string; want: string[] }[] = [
+      { input: 'preflight_captures_running', type: 'gauge', want: ['preflight_captures_running 4'] },
+      { input: 'preflight_captures_waiting', type: 'gauge', want: ['preflight_captures_waiting 96'] },
+      { input: 'preflight_commands_running', type: 'gauge', want: ['preflight_commands_running 7'] },
+      { input: 'preflight_commands_abandoned_total', type: 'counter', want: ['preflight_commands_abandoned_total 2'] },
+      { input: 'preflight_commands_unreaped', type: 'gauge', want: ['preflight_commands_unreaped 1'] },
+    ];
+    for (const c of cases) assert.deepEqual({ type: f.get(c.input)?.type, samples: f.get(c.input)?.samples }, { type: c.type, samples: c.want }, c.input);
+    assert.equal(families.has('preflight_commands_running'), false, 'a status without commands has none of them');
+  });
+
   test('promtool check metrics accepts both (when promtool is installed)', (t) => {
     const which = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' });
     const promtool = which.stdout.trim();
