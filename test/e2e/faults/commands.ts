@@ -5,13 +5,21 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { CAPTURE_LIMITS } from '../../../src/incident/capture';
 import type { Snapshot } from '../../../src/incident/snapshot';
 import { RunningDaemon, waitFor } from '../daemon';
 import { Endpoints, assertNothingLost, fakeBin, names, peakRssMiB, record } from './harness';
 import type { Row } from './row';
 
-/** One line of journal JSON, as journalctl -o json prints it. */
-const LINE = JSON.stringify({ __REALTIME_TIMESTAMP: '1764686400000000', _BOOT_ID: '0', PRIORITY: '6', _PID: '4242', SYSLOG_IDENTIFIER: 'flood', MESSAGE: 'x'.repeat(200) });
+/**
+ * 100 MB of `journalctl -o json` lines, each a kernel segfault line stamped now (what --grep would let
+ * through, and what the kernel rules keep): the reader must keep its newest lines and drop the rest as it reads.
+ */
+const FLOOD = [
+  'ts="$(/bin/date +%s)000000"',
+  `line='{"__REALTIME_TIMESTAMP":"'"$ts"'","_BOOT_ID":"0","PRIORITY":"3","_TRANSPORT":"kernel","SYSLOG_IDENTIFIER":"kernel","MESSAGE":"flood[4242]: segfault at 0 ip 0000000000401000 sp 00007ffd00000000 error 4 in flood[400000+1000]${'x'.repeat(120)}"}'`,
+  '/usr/bin/yes "$line" | /usr/bin/head -c 100000000',
+].join('\n');
 
 interface Case {
   row: string;
@@ -102,12 +110,14 @@ const cases: Case[] = [
   },
   {
     row: 'journalctl flooding (100 MB a call)',
-    journalctl: `/usr/bin/yes '${LINE}' | /usr/bin/head -c 100000000`,
+    journalctl: FLOOD,
     maxLatencyMs: 20_000,
     boundMiB: 250,
     check: (s) => {
-      // flood lines are no kernel evidence: none kept; the capture finished
-      assert.deepEqual(s.kernel, []);
+      // the newest CAPTURE_LIMITS.kernelLines of them, whole, and no capture error for the kernel
+      assert.equal(s.kernel.length, CAPTURE_LIMITS.kernelLines);
+      assert.deepEqual(s.kernel.filter((k) => !/^flood\[4242\]: segfault at 0 ip /.test(k.message)), []);
+      assert.deepEqual(errorsOf(s).filter((e) => e.part === 'kernel'), []);
       assert.ok(s.capture.finished_at, 'capture finished');
     },
   },
