@@ -2,7 +2,7 @@
 // many services on one server, fake binaries on PATH, the daemon's peak RSS, and the check every row
 // ends with: nothing was lost (every failure has exactly one snapshot that parses, no temp file is left).
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -79,8 +79,14 @@ export const names = (prefix: string, n: number): string[] => Array.from({ lengt
  * A folder to put first on PATH (or to be all of PATH): each tool a shell script, or null for "not
  * installed". setpriv, unshare and nsenter are linked in, as the harness starts the daemon through them.
  */
+const binDirs: string[] = [];
+process.on('exit', () => {
+  for (const d of binDirs) rmSync(d, { recursive: true, force: true });
+});
+
 export function fakeBin(tools: Record<string, string | null>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'preflight-faults-bin-'));
+  binDirs.push(dir); // removed when the test process exits
   chmodSync(dir, 0o755); // the unwritable-folder row runs the daemon as nobody
   for (const t of ['setpriv', 'unshare', 'nsenter']) symlinkSync(`/usr/bin/${t}`, path.join(dir, t));
   for (const [name, script] of Object.entries(tools)) {
