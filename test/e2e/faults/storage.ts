@@ -89,7 +89,7 @@ async function parkRow(f: Fault): Promise<void> {
     );
     f.fixIt(daemon);
     ep.set(failing, 'ok');
-    await waitFor(`every snapshot back in the folder with its recovery (log: ${daemon.stdout.slice(-2000)})`, 20_000, () =>
+    await waitFor('every snapshot back in the folder with its recovery', 20_000, () =>
       failing.every((s) => {
         try {
           const files = readdirSafe(path.join(f.view(daemon), s)).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
@@ -98,7 +98,11 @@ async function parkRow(f: Fault): Promise<void> {
           return false;
         }
       }),
-    );
+    ).catch((err: Error) => {
+      // what is where now, and the log since the fault: the message of a timeout says only "timed out"
+      const where = [f.view(daemon), path.join(daemon.dir, 'run')].map((d) => spawnSync('find', [d], { encoding: 'utf8' }).stdout).join('');
+      throw new Error(`${err.message}\n--- files\n${where}--- log\n${daemon.process.output.slice(-4000)}`);
+    });
     assertNothingLost(f.view(daemon), failing, { healthy: all.slice(3), recovered: true });
     assert.equal(hook.got.length, 3, 'one message per failure, none for the move back');
     const rss = peakRssMiB(daemon.child.pid);
