@@ -4,7 +4,7 @@
 import { constants as fsc, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { SERVICE_NAME } from '../config/config';
-import { FileError, fsyncDir, isTempName } from '../util/atomic';
+import { FileError, fsyncDir, isTempName, tempWriterPid } from '../util/atomic';
 import { errnoCode, errorMessage } from '../util/errors';
 import { SNAPSHOT_ID_RE, compareSnapshotIds } from './snapshot-file';
 
@@ -110,9 +110,24 @@ export async function snapshotIds(folder: string, warn: (key: string, message: s
 }
 
 /**
- * Delete the temp files (`isTempName`) in `folders` last modified more than `maxAgeMs` before `now`:
- * what a writer killed mid-write left. Younger ones may be another live writer's. Returns the paths
- * removed; a folder that cannot be read or a file that cannot be removed goes to `warn`.
+ * True when no process `pid` exists here (ESRCH). EPERM is a live process of another user; our own pid
+ * is a live writer. A pid reused since is taken for alive: that only delays the sweep to the age rule.
+ */
+function writerGone(pid: number | undefined): boolean {
+  if (pid === undefined || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return errnoCode(err) === 'ESRCH';
+  }
+}
+
+/**
+ * Delete the temp files (`isTempName`) in `folders` that a writer killed mid-write left: those whose
+ * writer (the pid in the name) is no longer running, and any last modified more than `maxAgeMs`
+ * before `now` (a writer in another pid namespace looks alive or gone by chance; age settles it).
+ * Returns the paths removed; a folder that cannot be read or a file that cannot be removed goes to `warn`.
  */
 export async function sweepTempFiles(
   folders: readonly string[],
@@ -134,7 +149,7 @@ export async function sweepTempFiles(
       const file = path.join(folder, name);
       try {
         const st = await fsp.lstat(file);
-        if (!st.isFile() || now - st.mtimeMs <= maxAgeMs) continue;
+        if (!st.isFile() || (now - st.mtimeMs <= maxAgeMs && !writerGone(tempWriterPid(name)))) continue;
         await fsp.unlink(file);
         removed.push(file);
       } catch (err) {

@@ -25,7 +25,7 @@ export class FileError extends Error {
 
 // Leading dot: every listing in preflight skips dotfiles, so a temp file orphaned by a crash is never
 // mistaken for a snapshot. pid + random: two writers (or two processes) never share a temp file.
-const TEMP_RE = /^\..*\.tmp-\d+-[0-9a-f]{8}$/;
+const TEMP_RE = /^\..*\.tmp-(\d+)-[0-9a-f]{8}$/;
 
 export function tempNameFor(target: string): string {
   // Keep the whole name under NAME_MAX (255) whatever the target's length.
@@ -35,6 +35,12 @@ export function tempNameFor(target: string): string {
 /** A name `writeFileAtomic` uses for its temp files (possibly left behind by a killed writer). */
 export function isTempName(name: string): boolean {
   return TEMP_RE.test(name);
+}
+
+/** The pid of the process that made temp file `name`, or undefined for a name that is not one. */
+export function tempWriterPid(name: string): number | undefined {
+  const m = TEMP_RE.exec(name);
+  return m ? Number(m[1]) : undefined;
 }
 
 export interface AtomicWriteOptions {

@@ -3,6 +3,7 @@
 // Tests run as root, which permissions do not stop: a refusing folder is made by a file in its place
 // (ENOTDIR), which refuses root too.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -154,7 +155,9 @@ describe('MemoryPark bounds', () => {
 });
 
 describe('sweepTemp', () => {
-  test('removes temp files older than a minute from the dir, service folders and the fallback; nothing else', async () => {
+  test('removes temp files older than a minute, or whose writer is gone, from the dir, service folders and the fallback; nothing else', async () => {
+    // a pid that was alive a moment ago and is not now: a child that exited and was reaped
+    const deadPid = spawnSync('true').pid;
     const base = path.join(root, String(n++));
     const dir = path.join(base, 'snapshots');
     const fallbackDir = path.join(base, 'fallback');
@@ -170,7 +173,9 @@ describe('sweepTemp', () => {
       { name: 'old, in a service folder', file: plant(path.join(dir, 'web'), path.basename(tempNameFor('/x/a.json')), 120_000), want: false },
       { name: 'old, in the dir (state)', file: plant(dir, path.basename(tempNameFor('/x/.state.json')), 61_000), want: false },
       { name: 'old, in the fallback', file: plant(path.join(fallbackDir, 'api'), path.basename(tempNameFor('/x/b.json')), 3_600_000), want: false },
-      { name: 'young: a live writer', file: plant(path.join(dir, 'web'), path.basename(tempNameFor('/x/c.json')), 5_000), want: true },
+      { name: 'young: a live writer (this process)', file: plant(path.join(dir, 'web'), path.basename(tempNameFor('/x/c.json')), 5_000), want: true },
+      { name: 'young, its writer alive (pid 1)', file: plant(path.join(dir, 'web'), '.d.json.tmp-1-0badf00d', 5_000), want: true },
+      { name: 'young, its writer gone (a kill -9 seconds ago)', file: plant(path.join(dir, 'web'), `.e.json.tmp-${deadPid}-0badf00d`, 2_000), want: false },
       { name: 'old, but not a temp name', file: plant(path.join(dir, 'web'), '.notes', 3_600_000), want: true },
     ];
     const store = new SnapshotStore({ dir, retention: 5, fallbackDir });

@@ -131,10 +131,9 @@ export function tempFiles(dir: string): string[] {
 
 /**
  * Nothing lost: each service in `failed` has exactly `per` snapshots in `dir`, each parses, is of that
- * service and carries its error; services in `healthy` have none; no temp file anywhere under `dir`
- * (but `allowTemp`: a killed daemon's, too young for the sweep at start).
+ * service and carries its error; services in `healthy` have none; no temp file anywhere under `dir`.
  */
-export function assertNothingLost(dir: string, failed: string[], opts: { per?: number; healthy?: string[]; recovered?: boolean; allowTemp?: string[] } = {}): void {
+export function assertNothingLost(dir: string, failed: string[], opts: { per?: number; healthy?: string[]; recovered?: boolean } = {}): void {
   const per = opts.per ?? 1;
   const counts = Object.fromEntries(failed.map((s) => [s, snapshotFiles(dir, s).length]));
   assert.deepEqual(counts, Object.fromEntries(failed.map((s) => [s, per])), 'snapshots per failed service');
@@ -147,7 +146,7 @@ export function assertNothingLost(dir: string, failed: string[], opts: { per?: n
     }
   }
   for (const s of opts.healthy ?? []) assert.equal(snapshotFiles(dir, s).length, 0, `${s} never failed`);
-  assert.deepEqual(tempFiles(dir).filter((f) => !(opts.allowTemp ?? []).includes(f)), [], 'temp files left');
+  assert.deepEqual(tempFiles(dir), [], 'temp files left');
 }
 
 /** What each row measured, printed at the end of the suite (and copied into bench/faults.md by hand). */
