@@ -137,10 +137,19 @@ export async function readUnit(unit: string, timeoutMs: number): Promise<{ unit:
   return { unit: u };
 }
 
-/** Two scans in flight per table: captures that start together share them instead of interleaving. */
+/**
+ * Captures share process scans: those that start together share the pair in flight, and one that
+ * starts within PROCESS_SCAN_REUSE_MS of a pair's end takes that pair. A burst of failures (a network
+ * blip failing 100 services, captured a few at a time by the coordinator) would otherwise pay the
+ * scan gap once per batch: ~30 s for 200 failures instead of a few.
+ */
+const PROCESS_SCAN_REUSE_MS = 1000;
 const scanning = new WeakMap<ProcessTable, Promise<Snapshot['processes']>>();
+const scanned = new WeakMap<ProcessTable, { at: number; processes: Snapshot['processes'] }>();
 
 function topProcesses(table: ProcessTable, now: () => number): Promise<Snapshot['processes']> {
+  const last = scanned.get(table);
+  if (last && performance.now() - last.at <= PROCESS_SCAN_REUSE_MS) return Promise.resolve(last.processes);
   let p = scanning.get(table);
   if (!p) {
     p = (async () => {
@@ -148,7 +157,9 @@ function topProcesses(table: ProcessTable, now: () => number): Promise<Snapshot[
       await sleep(CAPTURE_LIMITS.processScanGapMs);
       table.scan(now());
       const { topCpu, topMemory } = table.top(CAPTURE_LIMITS.topProcesses);
-      return { top_cpu: topCpu.map(processLine), top_memory: topMemory.map(processLine) };
+      const processes = { top_cpu: topCpu.map(processLine), top_memory: topMemory.map(processLine) };
+      scanned.set(table, { at: performance.now(), processes });
+      return processes;
     })().finally(() => scanning.delete(table));
     scanning.set(table, p);
   }
