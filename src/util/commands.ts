@@ -32,6 +32,12 @@ export interface Reapable {
 
 /** Default limit: enough for two captures' commands at once plus a poll, small under MemoryMax=256M. */
 export const DEFAULT_COMMAND_LIMIT = 8;
+/**
+ * Children of one program left stuck in the kernel past which that program is not started again until
+ * one exits: a journal on a dead disk would otherwise add a D-state child (a pid, kernel memory) at
+ * every capture, for days. Per program, so a stuck journalctl does not stop systemctl.
+ */
+export const DEFAULT_MAX_UNREAPED_PER_FILE = 8;
 
 export class CommandPool {
   limit: number;
@@ -41,10 +47,18 @@ export class CommandPool {
   private readonly queue: Array<(slot: Slot | null) => void> = [];
   private abandoned = 0;
   private unreapedNow = 0;
+  private readonly unreapedByFile = new Map<string, number>();
+  readonly maxUnreapedPerFile: number;
 
-  constructor(opts: { limit?: number; spawn?: typeof spawn } = {}) {
+  constructor(opts: { limit?: number; spawn?: typeof spawn; maxUnreapedPerFile?: number } = {}) {
     this.limit = opts.limit ?? DEFAULT_COMMAND_LIMIT;
     this.spawn = opts.spawn ?? spawn;
+    this.maxUnreapedPerFile = opts.maxUnreapedPerFile ?? DEFAULT_MAX_UNREAPED_PER_FILE;
+  }
+
+  /** Children of `file` abandoned and not exited yet; at maxUnreapedPerFile it is not started (exec.ts). */
+  unreapedOf(file: string): number {
+    return this.unreapedByFile.get(file) ?? 0;
   }
 
   stats(): CommandStats {
@@ -76,13 +90,17 @@ export class CommandPool {
    * given back (a few D-state children must not stop every later command), and its handle no longer
    * keeps the event loop up: a daemon told to stop must be able to exit while the kernel holds it.
    */
-  abandon(child: Reapable): void {
+  abandon(child: Reapable, file: string): void {
     this.abandoned++;
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.unref?.();
     this.unreapedNow++;
+    this.unreapedByFile.set(file, this.unreapedOf(file) + 1);
     child.once('exit', () => {
       this.unreapedNow--;
+      const left = this.unreapedOf(file) - 1;
+      if (left > 0) this.unreapedByFile.set(file, left);
+      else this.unreapedByFile.delete(file);
     });
   }
 

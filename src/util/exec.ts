@@ -87,6 +87,13 @@ async function execute(command: string, file: string, args: readonly string[], o
   const pool = opts.pool ?? commands;
   const started = performance.now();
   const deadline = started + opts.timeoutMs;
+  const stuck = pool.unreapedOf(file);
+  if (stuck >= pool.maxUnreapedPerFile) {
+    throw new CommandError(
+      { command, exitCode: null },
+      `not started: ${stuck} earlier runs of ${file} are stuck in the kernel (they ignored SIGKILL: a hung disk or mount?); it runs again once one exits`,
+    );
+  }
   const slot = await pool.acquire(deadline);
   if (!slot) {
     // every slot stayed busy past the deadline: as much a timeout as a command that hung
@@ -126,7 +133,7 @@ async function execute(command: string, file: string, args: readonly string[], o
       child.stderr?.destroy();
       grace = setTimeout(() => {
         if (child.exitCode !== null || child.signalCode !== null) return settle(child.exitCode, child.signalCode, false);
-        pool.abandon(child);
+        pool.abandon(child, file);
         settle(null, null, true);
       }, SETTLE_GRACE_MS);
     };
@@ -324,7 +331,7 @@ export function follow(
         child.stderr?.destroy();
         graceTimer = setTimeout(() => {
           if (child.exitCode !== null || child.signalCode !== null) return settle({ exitCode: child.exitCode, signal: child.signalCode, stderr });
-          pool.abandon(child);
+          pool.abandon(child, file);
           settle({ exitCode: null, signal: null, stderr, abandoned: true });
         }, SETTLE_GRACE_MS);
       }, FOLLOW_STOP_GRACE_MS);

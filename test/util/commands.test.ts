@@ -31,6 +31,21 @@ describe('a child that never emits close', () => {
     await assert.rejects(runChecked('journalctl', ['-u', 'x'], { timeoutMs: 50, maxBytes: 10, pool }), /journalctl -u x: timed out after 50 ms \(did not exit on SIGKILL; left to the kernel\)/);
   });
 
+  test('a program with maxUnreapedPerFile children stuck is not started again until one exits; other programs still are', async () => {
+    const pool = new CommandPool({ maxUnreapedPerFile: 2 });
+    const hung = hangSome(pool, (file) => file === 'journalctl');
+    for (let i = 0; i < 2; i++) assert.equal((await run('journalctl', ['-k'], { timeoutMs: 20, maxBytes: 10, pool })).abandoned, true);
+    await assert.rejects(
+      run('journalctl', ['-k'], { timeoutMs: 20, maxBytes: 10, pool }),
+      /journalctl -k: not started: 2 earlier runs of journalctl are stuck in the kernel/,
+    );
+    assert.equal(hung.children.length, 2, 'the third was never spawned');
+    assert.equal((await run('true', [], { timeoutMs: 5000, maxBytes: 10, pool })).exitCode, 0, 'another program runs');
+    hung.children[0]?.exit();
+    assert.equal((await run('journalctl', ['-k'], { timeoutMs: 20, maxBytes: 10, pool })).abandoned, true, 'started again once one exited');
+    assert.deepEqual(pool.stats(), { limit: 8, running: 0, waiting: 0, abandonedTotal: 3, unreaped: 2 });
+  });
+
   test('follow().stop() settles `exited` after SIGTERM, SIGKILL and the grace', async () => {
     const pool = new CommandPool();
     const hung = hangSome(pool, () => true);
