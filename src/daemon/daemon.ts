@@ -14,6 +14,7 @@ import { ProcessTable } from '../sample/procs';
 import { unitSettings } from '../systemd/timespan';
 import type { UnitState } from '../systemd/unit';
 import { errorMessage } from '../util/errors';
+import { withTimeout } from '../util/waits';
 import { Incidents } from './incidents';
 import type { Logger } from './log';
 import { maxCheckAgeMs, maxJobAgeMs } from './health';
@@ -24,6 +25,8 @@ import { nextRequested } from './requested';
 import { DEFAULT_UNIT_TIMEOUT_MS, commandTimeoutMs, enqueue, newRuntime, oldestJobAgeMs, restoreRuntime, type PersistedState, type ServiceRuntime } from './runtime';
 import { UnitWatcher, type JobEvent, type RestartEvent } from './units';
 
+/** How long stop() tries to move parked snapshots back before giving up on them. */
+const STOP_FLUSH_MS = 3000;
 /** A host reading younger than this serves a capture as its sample at the failure. */
 const FRESH_SAMPLE_MS = 1000;
 
@@ -204,6 +207,13 @@ export class Daemon {
       await Promise.all(this.services.map((rt) => rt.work));
     }
     await this.incidents.persisted;
+    // the last chance for snapshots parked in memory, which do not outlive the process (bounded: a
+    // hung disk must not hold the stop)
+    await withTimeout(this.flushParked(), STOP_FLUSH_MS, 'moving parked snapshots back').catch(() => undefined);
+    const lost = this.store.stats().parkedMemory;
+    if (lost > 0) {
+      this.log.error(`stopping with ${lost} snapshot(s) parked only in memory: they are lost with the process (the err lines logged as each was parked hold its summary and first finding)`);
+    }
   }
 
   status(): DaemonStatus {
