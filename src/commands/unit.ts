@@ -146,7 +146,7 @@ export function buildUnitFile(spec: UnitSpec): string {
     `# Write snapshot_dir: ${STATE_DIR} in the config so \`sudo preflight last SERVICE\` reads the same folder.`,
     'StateDirectory=preflight',
     'StateDirectoryMode=0750',
-    '# The tmpfs fallback for snapshots when the disk is full ($RUNTIME_DIRECTORY). Not /dev/shm: RemoveIPC=',
+    '# The tmpfs fallback for snapshots the snapshot folder refuses ($RUNTIME_DIRECTORY). Not /dev/shm: RemoveIPC=',
     "# deletes the user's files there when the service stops. Kept across restarts.",
     'RuntimeDirectory=preflight',
     'RuntimeDirectoryMode=0700',
