@@ -4,9 +4,9 @@
 // commit). Only committed snapshots reach disk; the small per-service state survives restarts.
 // Checks are timed on the monotonic clock (`mono`); the wall clock (`now`) only stamps what is written.
 import type { Config } from '../config/config';
-import { CaptureCoordinator, type CommandsStatus, type CoordinatorOptions } from '../incident/coordinator';
-import type { Snapshot, Trigger } from '../incident/snapshot';
-import { SnapshotStore, type StoreStats } from '../incident/store';
+import { CaptureCoordinator, type CoordinatorOptions } from '../incident/coordinator';
+import type { Snapshot } from '../incident/snapshot';
+import { SnapshotStore } from '../incident/store';
 import { ExpiryNotices } from '../probe/expiry';
 import { probe, type ProbeResult } from '../probe/http';
 import { HostSampler, type HostSample } from '../sample/host';
@@ -18,8 +18,8 @@ import { withTimeout } from '../util/waits';
 import { Incidents } from './incidents';
 import type { Logger } from './log';
 import { maxCheckAgeMs, maxJobAgeMs } from './health';
-import { checkDelay, step, stepRestart, type Effect, type Health, type Step } from './monitor';
-import type { Notifier, NotifierStats } from './notify';
+import { checkDelay, step, stepRestart, type Effect, type Step } from './monitor';
+import type { Notifier } from './notify';
 import { prepareStore } from './reconcile';
 import { nextRequested } from './requested';
 import { DEFAULT_UNIT_TIMEOUT_MS, commandTimeoutMs, enqueue, newRuntime, oldestJobAgeMs, restoreRuntime, type PersistedState, type ServiceRuntime } from './runtime';
@@ -33,43 +33,9 @@ const FRESH_SAMPLE_MS = 1000;
 /** What caused an effect: a health check, or a unit restart. */
 type Cause = { check: ProbeResult; restart?: undefined } | { restart: RestartEvent; check?: undefined };
 
-/** What the HTTP API and /metrics show about one service. */
-export interface ServiceStatus {
-  name: string;
-  health: Health;
-  consecutiveFailures: number;
-  lastProbe: ProbeResult | null;
-  openIncidentId: string | null;
-  incidentsTotal: Record<Trigger, number>;
-  unitRestartsTotal: number;
-  /** since the last check completed (monotonic ms); null before the first */
-  lastCheckAgeMs: number | null;
-  /** past this the checks are late (health.ts) */
-  maxCheckAgeMs: number;
-  /** how long the job running in the service's queue has run (monotonic ms); null when the queue is empty */
-  oldestJobAgeMs: number | null;
-  /** past this the queue is stuck (health.ts) */
-  maxJobAgeMs: number;
-}
+import type { DaemonStatus } from './status';
 
-/** What the HTTP API and /metrics show about the daemon. */
-export interface DaemonStatus {
-  startedAt: number;
-  lastSampleAt: number | null;
-  /** since the last host sample (monotonic ms); null before the first */
-  lastSampleAgeMs: number | null;
-  /** since start() (monotonic ms); 0 before it */
-  uptimeMs: number;
-  lastSampleDurationMs: number | null;
-  lastCaptureDurationMs: number | null;
-  services: ServiceStatus[];
-  /** null without `notifications:` */
-  notifications: NotifierStats | null;
-  /** snapshots parked (fallback folder, memory) and failed writes (preflight_snapshots_parked...) */
-  store?: StoreStats;
-  /** captures and child processes under the coordinator's limits (absent from a status built elsewhere) */
-  commands?: CommandsStatus;
-}
+export type { DaemonStatus, ServiceStatus } from './status';
 
 export interface DaemonOptions {
   procRoot?: string;
