@@ -126,6 +126,7 @@ export class Daemon {
       coordinator: this.coordinator,
       log,
       now: this.now,
+      mono: this.mono,
       ...(opts.procRoot ? { procRoot: opts.procRoot } : {}),
       ...(opts.notifier ? { notifier: opts.notifier } : {}),
       events,

@@ -33,6 +33,8 @@ export interface IncidentsOptions {
   units: UnitWatcher | null;
   log: Logger;
   now: () => number;
+  /** the monotonic clock, for the ages compared here (default performance.now()) */
+  mono?: () => number;
   procRoot?: string;
   notifier?: Notifier;
   /** runs captures under the global limits and deadlines (absent: each capture runs at once, unbounded) */
@@ -46,6 +48,8 @@ export interface IncidentsOptions {
 export class Incidents {
   lastCaptureDurationMs: number | null = null;
   private persisting: Promise<void> = Promise.resolve();
+  /** when each capture ended on the monotonic clock: a held capture's age decides if it is read again */
+  private readonly finishedMono = new WeakMap<CapturedContext, number>();
   private failing = false;
 
   constructor(private readonly o: IncidentsOptions) {}
@@ -83,7 +87,15 @@ export class Incidents {
   }
 
   private run(opts: CaptureOptions): Promise<CapturedContext> {
-    return this.o.coordinator ? this.o.coordinator.capture(opts) : captureContext(opts);
+    const p = this.o.coordinator ? this.o.coordinator.capture(opts) : captureContext(opts);
+    return p.then((c) => {
+      this.finishedMono.set(c, this.mono());
+      return c;
+    });
+  }
+
+  private mono(): number {
+    return this.o.mono ? this.o.mono() : performance.now();
   }
 
   /** The journal/kernel window: as far back as the host ring reaches, at least a minute. */
@@ -103,7 +115,9 @@ export class Incidents {
     let context = (await held) ?? (await this.capture(rt, e.firstFailureAt));
     // a capture held through a requested restart (or a slow confirmation) is older than what systemd did
     // since: its journal and kernel lines are read again and added (the first capture's processes stay)
-    if (this.o.now() - context.finishedAt > STALE_CAPTURE_MS) {
+    const finished = this.finishedMono.get(context);
+    const age = finished === undefined ? this.o.now() - context.finishedAt : this.mono() - finished;
+    if (age > STALE_CAPTURE_MS) {
       context = await refreshJournal(context, this.captureOptions(rt, e.firstFailureAt, false, restart?.deadInvocationId ?? undefined));
     }
     // the unit's state is cheap to re-read and tells what systemd did since the first failure
@@ -173,10 +187,10 @@ export class Incidents {
   async join(rt: ServiceRuntime, restart: RestartEvent): Promise<void> {
     const id = rt.openIncident?.id;
     if (!id) return;
-    const due = restart.gaveUp !== undefined || this.o.now() - rt.refreshedAt >= JOIN_REFRESH_MS;
+    const due = restart.gaveUp !== undefined || rt.refreshedAt === null || this.mono() - rt.refreshedAt >= JOIN_REFRESH_MS;
     let fresh: CapturedContext | null = null;
     if (due) {
-      rt.refreshedAt = this.o.now();
+      rt.refreshedAt = this.mono();
       // the scene (processes, listeners) stays the first capture's: only systemd's record is read again
       fresh = await this.run({ ...this.captureOptions(rt, rt.openIncident?.firstFailureAt ?? restart.at, false, undefined), scene: false });
     }

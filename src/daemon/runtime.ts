@@ -38,8 +38,8 @@ export interface ServiceRuntime {
   requested: Requested | null;
   /** the unit's stop and start timeouts (ms), from its last poll: how long a requested restart may take */
   unitTimeouts: { stopMs: number; startMs: number };
-  /** when the open incident's diagnosis was last taken again (join) */
-  refreshedAt: number;
+  /** when the open incident's diagnosis was last taken again (join; monotonic ms); null: never */
+  refreshedAt: number | null;
   /** MemoryCurrent/TasksCurrent/NRestarts per systemctl poll; null without a unit */
   unitRing: UnitRing | null;
   restartHistory: { at: string; nRestarts: number }[];
@@ -79,7 +79,7 @@ export function newRuntime(cfg: ServiceConfig, config: Config, mono: () => numbe
       restart: null,
       requested: null,
       unitTimeouts: { stopMs: DEFAULT_UNIT_TIMEOUT_MS, startMs: DEFAULT_UNIT_TIMEOUT_MS },
-      refreshedAt: 0,
+      refreshedAt: null,
       unitRing: cfg.unit ? new UnitRing(cfg.bufferSamples) : null,
       restartHistory: [],
       work: Promise.resolve(),

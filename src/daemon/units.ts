@@ -191,7 +191,8 @@ export class UnitWatcher {
 
   private startFollower(): void {
     if (this.stopped) return;
-    const t = this.now();
+    // a window of time, so the monotonic clock: a wall-clock step must not forgive or condemn the follower
+    const t = performance.now();
     this.followerStarts = this.followerStarts.filter((s) => t - s < FOLLOW_WINDOW_MS);
     if (this.followerStarts.length >= FOLLOW_RESTARTS) {
       this.o.log.warn(`journal follower died ${FOLLOW_RESTARTS} times in ${FOLLOW_WINDOW_MS / 60_000} min; restarts are now seen by polling only`);
