@@ -56,7 +56,7 @@ async function journalRow(c: Case, dir: string): Promise<void> {
     const stop = await d.stop();
     assert.equal(stop.code, 0, d.process.output.slice(-2000));
     assert.ok(stop.ms < 5000, `stop took ${stop.ms} ms`);
-    assertNothingLost(d.snapshotDir, all.slice(0, 2), { healthy: [all[2]!] });
+    await assertNothingLost(d.snapshotDir, all.slice(0, 2), { healthy: [all[2]!] });
     record(c.row, rss, c.boundMiB, t0, `snapshot ${latency.join(' / ')} ms after the failure; stop ${stop.ms} ms; capture errors: ${reasons || 'none'}`);
   } finally {
     await d.cleanup();

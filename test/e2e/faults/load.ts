@@ -41,7 +41,7 @@ async function thousand(): Promise<void> {
     });
     const allIn = Date.now() - t1;
     await new Promise((r) => setTimeout(r, 1000));
-    assertNothingLost(d.snapshotDir, failing, { healthy: all.filter((s) => !failing.includes(s)) });
+    await assertNothingLost(d.snapshotDir, failing, { healthy: all.filter((s) => !failing.includes(s)) });
     const rss = peakRssMiB(d.child.pid);
     const stop = await d.stop();
     assert.equal(stop.code, 0, d.process.output.slice(-2000));
@@ -85,7 +85,7 @@ async function webhook(kind: 'hung' | '500' | 'down'): Promise<void> {
     const stop = await d.stop();
     assert.equal(stop.code, 0, d.process.output.slice(-2000));
     assert.ok(stop.ms < 10_000, `stop took ${stop.ms} ms`);
-    assertNothingLost(d.snapshotDir, failing, { healthy: [all[10]!] });
+    await assertNothingLost(d.snapshotDir, failing, { healthy: [all[10]!] });
     const outcomes = failing.map((s) => d.snapshots(s)[0]!.snapshot.notification!);
     const failed = outcomes.filter((o) => o.status === 'failed');
     const pending = outcomes.filter((o) => o.status === 'pending');
@@ -153,7 +153,7 @@ async function hostileClients(): Promise<void> {
     const last = await request(`${d.api}/failure-context/a0000/last`, { timeoutMs: 2000 });
     assert.equal((JSON.parse(last.body) as { id: string }).id, id);
     healthz.push(await healthzAnswers(d, 2000));
-    assertNothingLost(d.snapshotDir, [all[0]!], { healthy: [all[1]!] });
+    await assertNothingLost(d.snapshotDir, [all[0]!], { healthy: [all[1]!] });
     const rss = peakRssMiB(d.child.pid);
     record('API traversal + idle/slowloris', rss, 200, t0, `250 sockets held; /healthz at most ${Math.max(...healthz)} ms`);
   } finally {

@@ -67,7 +67,7 @@ async function killStorm(): Promise<void> {
     assert.equal(stop.code, 0, p.output.slice(-2000));
     // the killed daemons' temp files (young or old) went at the restarts, and the clean stop leaves none
     assert.deepEqual(tempFiles(d.snapshotDir), [], 'no temp file survives a restart');
-    assertNothingLost(d.snapshotDir, all, { recovered: true });
+    await assertNothingLost(d.snapshotDir, all, { recovered: true });
     record('kill -9 storm (20 failing)', rss, 200, t0, `${killed.length} kills, no temp file left`);
   } finally {
     await p.stop();
@@ -102,7 +102,7 @@ async function sigtermMidCapture(): Promise<void> {
     const rss = peakRssMiB(p.child.pid);
     const stop2 = await p.stop();
     assert.equal(stop2.code, 0);
-    assertNothingLost(d.snapshotDir, [all[0]!], { healthy: [all[1]!], recovered: true });
+    await assertNothingLost(d.snapshotDir, [all[0]!], { healthy: [all[1]!], recovered: true });
     record('SIGTERM mid-capture', rss, 200, t0, `stop took ${stop.ms} ms`);
   } finally {
     await p.stop();

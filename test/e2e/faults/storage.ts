@@ -103,7 +103,7 @@ async function parkRow(f: Fault): Promise<void> {
       const where = [f.view(daemon), path.join(daemon.dir, 'run')].map((d) => spawnSync('find', [d], { encoding: 'utf8' }).stdout).join('');
       throw new Error(`${err.message}\n--- files\n${where}--- log\n${daemon.process.output.slice(-4000)}`);
     });
-    assertNothingLost(f.view(daemon), failing, { healthy: all.slice(3), recovered: true });
+    await assertNothingLost(f.view(daemon), failing, { healthy: all.slice(3), recovered: true });
     assert.equal(hook.got.length, 3, 'one message per failure, none for the move back');
     const rss = peakRssMiB(daemon.child.pid);
     // parked copies are gone once moved back
