@@ -199,6 +199,8 @@ export class Daemon {
         consecutiveFailures: rt.state.consecutiveFailures,
         lastProbe: rt.lastProbe,
         openIncidentId: rt.openIncident?.id ?? null,
+        openIncidentSince: rt.openIncident?.firstFailureAt ?? null,
+        unit: rt.cfg.unit && rt.lastUnit ? { name: rt.cfg.unit, ...rt.lastUnit } : null,
         incidentsTotal: { ...rt.incidentsTotal },
         unitRestartsTotal: rt.unitRestartsTotal,
         lastCheckAgeMs: age(rt.lastCheckDone),
@@ -321,6 +323,7 @@ export class Daemon {
       const timeout = (ms: number | undefined): number => (ms === undefined || !Number.isFinite(ms) ? DEFAULT_UNIT_TIMEOUT_MS : ms);
       rt.unitTimeouts = { stopMs: timeout(t.timeoutStopMs), startMs: timeout(t.timeoutStartMs) };
       rt.unitRing?.push(u, at);
+      rt.lastUnit = { activeState: u.activeState ?? null, subState: u.subState ?? null, at };
     }
   }
 

@@ -42,6 +42,8 @@ export interface ServiceRuntime {
   refreshedAt: number | null;
   /** MemoryCurrent/TasksCurrent/NRestarts per systemctl poll; null without a unit */
   unitRing: UnitRing | null;
+  /** the unit's ActiveState/SubState at its last poll (epoch ms): what `preflight status` shows */
+  lastUnit: { activeState: string | null; subState: string | null; at: number } | null;
   restartHistory: { at: string; nRestarts: number }[];
   /** effects run in order per service */
   work: Promise<void>;
@@ -81,6 +83,7 @@ export function newRuntime(cfg: ServiceConfig, config: Config, mono: () => numbe
       unitTimeouts: { stopMs: DEFAULT_UNIT_TIMEOUT_MS, startMs: DEFAULT_UNIT_TIMEOUT_MS },
       refreshedAt: null,
       unitRing: cfg.unit ? new UnitRing(cfg.bufferSamples) : null,
+      lastUnit: null,
       restartHistory: [],
       work: Promise.resolve(),
       jobs: { pending: 0, runningSince: null },
