@@ -118,6 +118,11 @@ function ago(s: number | null): string {
   return s < 10 ? `${s.toFixed(1)}s ago` : `${formatDuration(s)} ago`;
 }
 
+/** An ISO time as "2026-12-02 18:00 UTC"; anything else as it came. */
+function untilText(t: string): string {
+  return /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(t) && t.endsWith('Z') ? `${t.slice(0, 10)} ${t.slice(11, 16)} UTC` : t;
+}
+
 function cells(s: ServiceView): { text: string[]; colour: (Colour | null)[] } {
   const late = s.lastCheckAgeS !== null && s.maxCheckAgeS !== null && s.lastCheckAgeS > s.maxCheckAgeS;
   const health = s.health ?? (s.incident ? 'unhealthy' : '-');
@@ -126,9 +131,10 @@ function cells(s: ServiceView): { text: string[]; colour: (Colour | null)[] } {
   const latency = s.check?.latencyMs === null || s.check === null ? '-' : `${s.check.latencyMs} ms`;
   const i = s.incident;
   const incident = i
-    ? [`${i.state ?? 'open'}${i.ageS === null ? '' : ` ${formatDuration(i.ageS)}`}`, i.occurrences === null ? null : `${i.occurrences}x`, i.id].filter((x) => x !== null).join(', ')
+    ? // the id is left to --json and `preflight last`: the age says which incident this is
+      `${i.state ?? 'open'}${i.ageS === null ? '' : ` ${formatDuration(i.ageS)}`}${i.occurrences === null ? '' : `, ${i.occurrences} occurrence${i.occurrences === 1 ? '' : 's'}`}`
     : '-';
-  const muted = s.muted ? `until ${s.muted.until}${s.muted.reason ? ` (${s.muted.reason})` : ''}` : '-';
+  const muted = s.muted ? `until ${untilText(s.muted.until)}${s.muted.reason ? ` (${s.muted.reason})` : ''}` : '-';
   const unit = s.unit ? [s.unit.active, s.unit.sub].filter((x) => x !== null).join('/') || '-' : '-';
   const error = s.check && s.check.ok === false && s.check.error ? s.check.error : '';
   return {
@@ -172,8 +178,11 @@ export function renderStatus(v: StatusView, o: RenderOptions): string {
       const sep = k === 0 ? '' : '  ';
       const room = budget - sep.length;
       if (room <= 0) break;
-      const shown = plain[k]!.length > room ? clip(plain[k]!, room) : plain[k]!;
-      budget -= sep.length + shown.length;
+      const full = plain[k]!;
+      const bare = full.trimEnd();
+      // the padding goes first; only a cell whose own text does not fit is cut, with an ellipsis
+      const shown = full.length <= room ? full : bare.length <= room ? bare : clip(bare, room);
+      budget = shown.length < full.length ? 0 : budget - sep.length - shown.length;
       const padded = shown.trimEnd();
       out.push(sep + paint(padded, colour[cols[k]!] ?? null) + shown.slice(padded.length));
     }

@@ -140,6 +140,8 @@ export interface ApiServerOptions {
   status: () => DaemonStatus;
   log: { warn(m: string): void; debug(m: string): void };
   limits?: Partial<typeof SERVER_LIMITS>;
+  /** the wall clock /status reads incident and unit ages on (a test's own); Date.now by default */
+  now?: () => number;
 }
 
 export class ApiServer {
@@ -255,7 +257,7 @@ export class ApiServer {
       }
       case 'status': {
         // always 200: the answer is the status, whatever it says (/healthz is the one probes judge by code)
-        this.send(res, head, 200, statusBody(this.opts.status(), this.opts.config.sampleSeconds, Date.now()));
+        this.send(res, head, 200, statusBody(this.opts.status(), this.opts.config.sampleSeconds, (this.opts.now ?? Date.now)()));
         return;
       }
       case 'metrics': {
