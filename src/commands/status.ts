@@ -149,11 +149,11 @@ export const statusCommand: Command = {
       return print(ctx, await askDaemon(config.listen, config.apiToken));
     } catch (err) {
       if (err instanceof DaemonUnreachableError) {
-        ctx.io.err(`preflight: ${err.message}: is preflight start running? (listen: of ${from})`);
+        ctx.io.err(`preflight: ${err.message}: is preflight start running? (listen: in ${from})`);
         return EXIT_NO_DAEMON;
       }
       if (err instanceof DaemonAnswerError) {
-        ctx.io.err(`preflight: ${err.message} (listen: of ${from})`);
+        ctx.io.err(`preflight: ${err.message} (listen: in ${from})`);
         return EXIT_NOT_FOUND;
       }
       throw err;
