@@ -53,12 +53,11 @@ const UNREACHABLE_WORDS: Record<string, string> = {
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
   EADDRNOTAVAIL: 'no such local address',
-  ETIMEDOUT: `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`,
 };
 
-function get(url: string, token: string | undefined): Promise<{ status: number; body: string }> {
+function get(url: string, token: string | undefined, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: REQUEST_TIMEOUT_MS, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }, (res) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => {
         // a status is a few KiB; a megabyte is not preflight talking
@@ -72,18 +71,19 @@ function get(url: string, token: string | undefined): Promise<{ status: number; 
     req.on('error', (err) => {
       if (err instanceof DaemonAnswerError) return reject(err);
       const code = errnoCode(err);
-      reject(new DaemonUnreachableError(new URL(url).origin, (code && UNREACHABLE_WORDS[code]) ?? errorMessage(err), { cause: err }));
+      const why = code === 'ETIMEDOUT' ? `no answer within ${timeoutMs / 1000} s` : ((code && UNREACHABLE_WORDS[code]) ?? errorMessage(err));
+      reject(new DaemonUnreachableError(new URL(url).origin, why, { cause: err }));
     });
   });
 }
 
 /** The daemon's answer as a view: /status, else (a daemon before that route: 404) /healthz. */
-export async function askDaemon(listen: NonNullable<Config['listen']>, token: string | undefined): Promise<StatusView> {
+export async function askDaemon(listen: NonNullable<Config['listen']>, token: string | undefined, timeoutMs = REQUEST_TIMEOUT_MS): Promise<StatusView> {
   const host = listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host === '::' ? '::1' : listen.host;
   const base = `http://${hostPort(host, listen.port)}`;
-  let r = await get(`${base}/status`, token);
+  let r = await get(`${base}/status`, token, timeoutMs);
   // /healthz is 503 while the daemon is stale or stuck: its body is the status all the same
-  if (r.status === 404) r = await get(`${base}/healthz`, token);
+  if (r.status === 404) r = await get(`${base}/healthz`, token, timeoutMs);
   if (r.status === 401) throw new DaemonAnswerError(base, 401, 'the daemon refused the token (HTTP 401): api_token in the config is not the running daemon\'s');
   if (r.status !== 200 && r.status !== 503) throw new DaemonAnswerError(base, r.status, `HTTP ${r.status}, not a status: is another program listening there?`);
   let body: unknown;
