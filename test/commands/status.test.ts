@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DaemonAnswerError, DaemonUnreachableError, askDaemon, readState } from '../../src/commands/status';
+import type { Io } from '../../src/commands/command';
+import { DaemonAnswerError, DaemonUnreachableError, askDaemon, readState, statusCommand } from '../../src/commands/status';
 import { freePort } from '../daemon/_helpers';
 
 type Mode = 'status' | 'old' | 'token' | 'html' | 'hang';
@@ -106,4 +107,43 @@ describe('readState', () => {
     const v = readState({ snapshotDir: dir, services: services as never }, now)!;
     assert.deepEqual(v.services.map((s) => [s.name, s.health, s.incident]), [['web', null, null], ['db', null, null]]);
   });
+});
+
+describe('statusCommand: colour only on a terminal and never with NO_COLOR, width from the terminal', () => {
+  let server: http.Server;
+  let dir: string;
+  let config: string;
+  before(async () => {
+    server = http.createServer((_req, res) => void res.end(JSON.stringify({ status: 'ok', services: [{ name: 'web', health: 'healthy', last_check: { ok: false, latency_ms: 9, message: 'a long error message that a narrow terminal cuts' } }] })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    dir = mkdtempSync(path.join(tmpdir(), 'preflight-status-cmd-'));
+    config = path.join(dir, 'preflight.yaml');
+    writeFileSync(config, `snapshot_dir: ${dir}\nlisten: 127.0.0.1:${(server.address() as AddressInfo).port}\nservices:\n  - name: web\n    health_url: http://127.0.0.1:1/\n`);
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = async (io: { isTTY: boolean; columns?: number }, env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> => {
+    let out = '';
+    const sink: Io = { out: (t) => void (out += `${t}\n`), err: (t) => assert.fail(t), ...io };
+    const code = await statusCommand.run({ io: sink, values: { config }, positionals: [], env, signal: new AbortController().signal });
+    return { code, out };
+  };
+  const cases: { name: string; io: { isTTY: boolean; columns?: number }; env: NodeJS.ProcessEnv; want: string }[] = [
+    { name: 'a pipe: no colour, no width', io: { isTTY: false }, env: {}, want: 'web      healthy  -        9 ms     a long error message that a narrow terminal cuts' },
+    { name: 'a terminal: colour', io: { isTTY: true }, env: {}, want: 'web      \x1b[32mhealthy\x1b[0m  -        9 ms     \x1b[2ma long error message that a narrow terminal cuts\x1b[0m' },
+    { name: 'a terminal with NO_COLOR', io: { isTTY: true }, env: { NO_COLOR: '1' }, want: 'web      healthy  -        9 ms     a long error message that a narrow terminal cuts' },
+    { name: 'NO_COLOR empty is not set (no-color.org)', io: { isTTY: true }, env: { NO_COLOR: '' }, want: 'web      \x1b[32mhealthy\x1b[0m  -        9 ms     \x1b[2ma long error message that a narrow terminal cuts\x1b[0m' },
+    { name: 'a narrow terminal', io: { isTTY: false, columns: 50 }, env: {}, want: 'web      healthy  -        9 ms     a long error …' },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const r = await run(c.io, c.env);
+      assert.equal(r.code, 0);
+      assert.equal(r.out.split('\n')[2], c.want);
+    });
+  }
 });
