@@ -145,7 +145,9 @@ function cells(s: ServiceView): { text: string[]; colour: (Colour | null)[] } {
 
 const HEAD = ['SERVICE', 'HEALTH', 'CHECKED', 'LATENCY', 'INCIDENT', 'MUTED', 'UNIT', 'LAST ERROR'];
 
-function headerLines(v: StatusView): string[] {
+const VERDICT_COLOURS: Record<string, Colour> = { ok: 'green', starting: 'yellow', stale: 'red', stuck: 'red' };
+
+function headerLines(v: StatusView, paint: (text: string, colour: Colour | null) => string): string[] {
   if (v.source.kind === 'state') {
     return [
       `listen: off, so no daemon to ask: this is what the daemon last wrote to ${v.source.file}, ${formatDuration(v.source.ageS)} ago`,
@@ -153,22 +155,21 @@ function headerLines(v: StatusView): string[] {
     ];
   }
   const d = v.daemon;
-  const parts = [`preflight${d?.version ? ` ${d.version}` : ''} at ${v.source.url}`];
-  if (d?.status) parts.push(d.status);
-  if (d?.uptimeS !== null && d?.uptimeS !== undefined) parts.push(`up ${formatDuration(d.uptimeS)}`);
-  return [parts.join(': ').replace(/: (up )/, ', $1'), ...(d?.problems ?? []).map((p) => `  problem: ${p}`)];
+  const verdict = d?.status ? `: ${paint(d.status, VERDICT_COLOURS[d.status] ?? null)}` : '';
+  const up = d?.uptimeS === null || d?.uptimeS === undefined ? '' : `, up ${formatDuration(d.uptimeS)}`;
+  return [`preflight${d?.version ? ` ${d.version}` : ''} at ${v.source.url}${verdict}${up}`, ...(d?.problems ?? []).map((p) => `  problem: ${p}`)];
 }
 
 /** The view as text: a header line or two, then one line per service. */
 export function renderStatus(v: StatusView, o: RenderOptions): string {
-  const lines = headerLines(v);
+  const paint = (text: string, colour: Colour | null): string => (o.colour && colour && text !== '-' && text !== '' ? `\x1b[${COLOURS[colour]}m${text}\x1b[0m` : text);
+  const lines = headerLines(v, paint);
   if (v.services.length === 0) return [...lines, 'no services configured'].join('\n');
   const rows = v.services.map(cells);
   // a column no service has anything in (no units, no mutes, no errors) is left out
   const keep = HEAD.map((_, c) => c < 4 || rows.some((r) => r.text[c] !== '-' && r.text[c] !== ''));
   const cols = HEAD.map((_, c) => c).filter((c) => keep[c]);
   const widths = cols.map((c) => Math.max(HEAD[c]!.length, ...rows.map((r) => r.text[c]!.length)));
-  const paint = (text: string, colour: Colour | null): string => (o.colour && colour && text !== '-' && text !== '' ? `\x1b[${COLOURS[colour]}m${text}\x1b[0m` : text);
   const line = (text: string[], colour: (Colour | null)[]): string => {
     // pad and clip the plain text first, so the width is the visible one; colour goes on after
     const plain = cols.map((c, k) => (k === cols.length - 1 ? text[c]! : text[c]!.padEnd(widths[k]!)));

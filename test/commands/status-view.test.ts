@@ -112,12 +112,18 @@ describe('renderStatus of an API answer', () => {
       body: { ...TOP, services: [WEB, { ...DOWN, muted: undefined, last_check: { ok: false, latency_ms: 12 } }, HUNG] },
       opts: { colour: true },
       want: [
-        'preflight 0.9.0 at http://127.0.0.1:9187: ok, up 2h03m',
+        'preflight 0.9.0 at http://127.0.0.1:9187: \x1b[32mok\x1b[0m, up 2h03m',
         'SERVICE    HEALTH     CHECKED           LATENCY  INCIDENT                       UNIT            LAST ERROR',
         'web        \x1b[32mhealthy\x1b[0m    1.4s ago          3 ms     -                              active/running',
         'dead-drop  \x1b[31munhealthy\x1b[0m  0.7s ago          12 ms    \x1b[31mflapping 2m13s, 3 occurrences\x1b[0m  -',
         'slow       \x1b[33msuspect\x1b[0m    \x1b[33m2m05s ago (late)\x1b[0m  5000 ms  -                              -               \x1b[2mno response within 5000 ms (stalled at headers)\x1b[0m',
       ],
+    },
+    {
+      name: "colour: the daemon's own verdict when it is stuck",
+      body: { ...TOP, status: 'stuck', problems: ['slow: the last check completed 125 s ago (bound 90 s)'], services: [] },
+      opts: { colour: true },
+      want: ['preflight 0.9.0 at http://127.0.0.1:9187: \x1b[31mstuck\x1b[0m, up 2h03m', '  problem: slow: the last check completed 125 s ago (bound 90 s)', 'no services configured'],
     },
   ];
   for (const c of cases) {
