@@ -6,12 +6,14 @@ import { doctorCommand } from './commands/doctor';
 import { sampleCommand } from './commands/sample';
 import { lastCommand, listCommand, showCommand } from './commands/snapshots';
 import { startCommand } from './commands/start';
+import { statusCommand } from './commands/status';
 import { unitCommand } from './commands/unit';
 import { ConfigError, UsageError, errorMessage } from './util/errors';
 import { VERSION } from './version';
 
 const COMMANDS: Command[] = [
   startCommand,
+  statusCommand,
   lastCommand,
   listCommand,
   showCommand,
@@ -48,7 +50,7 @@ function usage(): string {
     ...optionLines(GLOBAL_OPTIONS),
     '  -V, --version             print the version',
     '',
-    'exit codes: 0 ok, 1 nothing found or a check failed, 2 usage or config error',
+    'exit codes: 0 ok, 1 nothing found or a check failed, 2 usage or config error, 3 no daemon answers (status)',
   ].join('\n');
 }
 
@@ -60,6 +62,7 @@ const io: Io = {
   out: (text) => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
   err: (text) => void process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
   isTTY: process.stdout.isTTY === true,
+  ...(process.stdout.isTTY && process.stdout.columns ? { columns: process.stdout.columns } : {}),
 };
 
 function usageError(message: string, help: string): number {

@@ -11,6 +11,8 @@ export interface Io {
   err(text: string): void;
   /** stdout is a terminal (no syslog prefixes, colours allowed). */
   readonly isTTY: boolean;
+  /** the terminal's width when stdout is one: tables fit it */
+  readonly columns?: number;
 }
 
 export type OptionSpec = { type: 'boolean' | 'string'; short?: string; description: string; valueName?: string };

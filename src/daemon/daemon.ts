@@ -22,7 +22,7 @@ import { checkDelay, step, stepRestart, type Effect, type Step } from './monitor
 import type { Notifier } from './notify';
 import { prepareStore } from './reconcile';
 import { nextRequested } from './requested';
-import { DEFAULT_UNIT_TIMEOUT_MS, commandTimeoutMs, enqueue, newRuntime, oldestJobAgeMs, restoreRuntime, type PersistedState, type ServiceRuntime } from './runtime';
+import { DEFAULT_UNIT_TIMEOUT_MS, commandTimeoutMs, enqueue, newRuntime, oldestJobAgeMs, restoreRuntime, statusExtras, type PersistedState, type ServiceRuntime } from './runtime';
 import { UnitWatcher, type JobEvent, type RestartEvent } from './units';
 
 /** How long stop() tries to move parked snapshots back before giving up on them. */
@@ -199,6 +199,7 @@ export class Daemon {
         consecutiveFailures: rt.state.consecutiveFailures,
         lastProbe: rt.lastProbe,
         openIncidentId: rt.openIncident?.id ?? null,
+        ...statusExtras(rt),
         incidentsTotal: { ...rt.incidentsTotal },
         unitRestartsTotal: rt.unitRestartsTotal,
         lastCheckAgeMs: age(rt.lastCheckDone),

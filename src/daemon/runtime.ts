@@ -12,6 +12,7 @@ import type { Logger } from './log';
 import { HEALTHY, type MonitorPolicy, type MonitorState } from './monitor';
 import type { Requested } from './requested';
 import { ProbeRing, UnitRing } from './service-rings';
+import type { ServiceStatus } from './status';
 import type { RestartEvent } from './units';
 
 /** Deadline for journalctl/systemctl: the check's own timeout, at least 2 s (a busy host is slow to fork). */
@@ -119,6 +120,12 @@ export function oldestJobAgeMs(rt: ServiceRuntime, now: number): number | null {
   if (rt.jobs.pending === 0) return null;
   // between two jobs (a microtask) the next one has not started yet: it is not late
   return rt.jobs.runningSince === null ? 0 : Math.max(0, now - rt.jobs.runningSince);
+}
+
+/** What `preflight status` adds to a service's status (GET /status): the open incident's start, the unit's state. */
+export function statusExtras(rt: ServiceRuntime): Pick<ServiceStatus, 'openIncidentSince' | 'unit'> {
+  const u = rt.unitRing?.last ?? null;
+  return { openIncidentSince: rt.openIncident?.firstFailureAt ?? null, unit: rt.cfg.unit && u ? { name: rt.cfg.unit, ...u } : null };
 }
 
 /** Persisted in <snapshot_dir>/.state.json: enough to not re-report an open incident after a restart. */

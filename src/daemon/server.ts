@@ -9,7 +9,7 @@
 //   the configured names (404 otherwise) and an id must match SNAPSHOT_ID_RE; the store re-checks both.
 // - `.`/`..` segments are 400, empty segments (`//`, trailing `/`) are 404, a URL over 2048 bytes is
 //   414, headers over 8 KiB are 431 (Node's parser), a request with a body is 400.
-// - With a token every route needs it, /healthz and /metrics included (a scraper can send it); the
+// - With a token every route needs it, /healthz, /status and /metrics included (a scraper can send it); the
 //   check runs first, so an unauthenticated client learns nothing about services or ids.
 // - Slow clients: headers must arrive within 5 s, the whole request within 10 s, and a connection
 //   idle (or not reading its answer) for 5 s is closed. At most 64 connections at once; at the limit a
@@ -28,12 +28,14 @@ import type { DaemonStatus } from './daemon';
 import { ConnectionGuard, type ConnectionStats } from './connections';
 import { healthOf } from './health';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics';
+import { statusBody } from './status-body';
 
 export { healthOf };
 
 export type Route =
   | { kind: 'healthz' }
   | { kind: 'metrics' }
+  | { kind: 'status' }
   | { kind: 'last'; service: string }
   | { kind: 'list'; service: string; limit: number }
   | { kind: 'snapshot'; service: string; id: string };
@@ -78,6 +80,7 @@ export function route(method: string | undefined, url: string | undefined, ctx: 
   const [first, service, what, ...rest] = segments;
   if (segments.length === 1 && first === 'healthz') return { ok: true, route: { kind: 'healthz' } };
   if (segments.length === 1 && first === 'metrics') return { ok: true, route: { kind: 'metrics' } };
+  if (segments.length === 1 && first === 'status') return { ok: true, route: { kind: 'status' } };
   if (first !== 'failure-context' || service === undefined || what === undefined || rest.length > 0) return fail(404, 'not found');
   if (!ctx.services.has(service)) return fail(404, 'no such service');
   if (what === 'last') return { ok: true, route: { kind: 'last', service } };
@@ -137,6 +140,8 @@ export interface ApiServerOptions {
   status: () => DaemonStatus;
   log: { warn(m: string): void; debug(m: string): void };
   limits?: Partial<typeof SERVER_LIMITS>;
+  /** the wall clock /status reads incident and unit ages on (a test's own); Date.now by default */
+  now?: () => number;
 }
 
 export class ApiServer {
@@ -248,6 +253,11 @@ export class ApiServer {
       case 'healthz': {
         const h = healthOf(this.opts.status(), this.opts.config.sampleSeconds);
         this.send(res, head, h.ok ? 200 : 503, h.body);
+        return;
+      }
+      case 'status': {
+        // always 200: the answer is the status, whatever it says (/healthz is the one probes judge by code)
+        this.send(res, head, 200, statusBody(this.opts.status(), this.opts.config.sampleSeconds, (this.opts.now ?? Date.now)()));
         return;
       }
       case 'metrics': {

@@ -62,6 +62,8 @@ export class ProbeRing {
 export class UnitRing {
   private readonly ring: Ring;
   private readonly row = new Float64Array(UNIT_COLUMNS);
+  /** ActiveState/SubState at the last poll (epoch ms): what `preflight status` shows; strings, so not in the ring */
+  last: { activeState: string | null; subState: string | null; at: number } | null = null;
 
   constructor(capacity: number) {
     this.ring = new Ring(capacity, UNIT_COLUMNS);
@@ -74,6 +76,7 @@ export class UnitRing {
     row[U_TASKS] = u.tasksCurrent ?? Number.NaN;
     row[U_RESTARTS] = u.nRestarts ?? Number.NaN;
     this.ring.push(row);
+    this.last = { activeState: u.activeState ?? null, subState: u.subState ?? null, at };
   }
 
   samples(): UnitSample[] {

@@ -24,6 +24,16 @@ export interface ServiceStatus {
   oldestJobAgeMs: number | null;
   /** past this the queue is stuck (health.ts) */
   maxJobAgeMs: number;
+  // Optional, for `preflight status` (GET /status, status-body.ts): a status built elsewhere (a test's,
+  // an older daemon's) leaves them out and /status leaves them out too.
+  /** the open incident's first failure (epoch ms); null when none is open */
+  openIncidentSince?: number | null;
+  /** the unit at its last `systemctl show` poll (epoch ms); null without a unit or before the first poll */
+  unit?: { name: string; activeState: string | null; subState: string | null; at: number } | null;
+  /** the open episode's counts, where the daemon keeps episodes */
+  episode?: { state: string; occurrences: number; restarts?: number } | null;
+  /** notifications held by a mute or a maintenance window */
+  muted?: { until: string; reason: string | null } | null;
 }
 
 /** What the HTTP API and /metrics show about the daemon. */

@@ -21,6 +21,7 @@ describe('route', () => {
     { name: 'healthz', input: ['GET', '/healthz'], want: { kind: 'healthz' } },
     { name: 'healthz, query ignored', input: ['GET', '/healthz?x=1'], want: { kind: 'healthz' } },
     { name: 'metrics by HEAD', input: ['HEAD', '/metrics'], want: { kind: 'metrics' } },
+    { name: 'status', input: ['GET', '/status'], want: { kind: 'status' } },
     { name: 'last', input: ['GET', '/failure-context/web/last'], want: { kind: 'last', service: 'web' } },
     { name: 'a dotted service name', input: ['GET', '/failure-context/a.b/last'], want: { kind: 'last', service: 'a.b' } },
     { name: 'list, default 10', input: ['GET', '/failure-context/web/list'], want: { kind: 'list', service: 'web', limit: 10 } },
@@ -75,6 +76,7 @@ describe('route', () => {
     { name: 'an impossible date', input: ['GET', '/failure-context/web/2026-13-01T00-00-00.000Z'], want: 404 },
     { name: 'something after the id', input: ['GET', `/failure-context/web/${ID}/x`], want: 404 },
     { name: 'healthz below', input: ['GET', '/healthz/x'], want: 404 },
+    { name: 'status below', input: ['GET', '/status/web'], want: 404 },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -315,7 +317,7 @@ describe('ApiServer on 127.0.0.1', () => {
 
   test('with a token: 401 without it or with a wrong one, 200 with it, on every route', async () => {
     const g = `http://127.0.0.1:${(guarded as unknown as { bound: { port: number } }).bound.port}`;
-    for (const p of ['/healthz', '/metrics', '/failure-context/web/last', '/failure-context/nope/last', '/failure-context/../x']) {
+    for (const p of ['/healthz', '/status', '/metrics', '/failure-context/web/last', '/failure-context/nope/last', '/failure-context/../x']) {
       const none = await request(`${g}${p}`);
       assert.equal(none.status, 401, p);
       assert.equal(none.headers['www-authenticate'], 'Bearer realm="preflight"');

@@ -35,3 +35,13 @@ test('probe ring: a clock stepped back an hour keeps the rows in the order they 
     ['1970-01-01T01:00:01.000Z', '1970-01-01T01:00:02.000Z', '1970-01-01T00:00:03.000Z'],
   );
 });
+
+test("unit ring: the last poll's ActiveState/SubState, for preflight status", () => {
+  const r = new UnitRing(2);
+  assert.equal(r.last, null);
+  r.push(unitFrom({ Id: 'a.service', ActiveState: 'active', SubState: 'running' }), 1000);
+  r.push(unitFrom({ Id: 'a.service', ActiveState: 'failed', SubState: 'failed' }), 2000);
+  assert.deepEqual(r.last, { activeState: 'failed', subState: 'failed', at: 2000 });
+  r.push(unitFrom({ Id: 'a.service' }), 3000);
+  assert.deepEqual(r.last, { activeState: null, subState: null, at: 3000 });
+});
