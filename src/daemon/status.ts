@@ -24,6 +24,8 @@ export interface ServiceStatus {
   oldestJobAgeMs: number | null;
   /** past this the queue is stuck (health.ts) */
   maxJobAgeMs: number;
+  /** a mute or maintenance window holding its notifications now (absent from a status built elsewhere) */
+  muted?: { until: string; reason: string | null } | null;
 }
 
 /** What the HTTP API and /metrics show about the daemon. */
