@@ -86,7 +86,7 @@ export const muteCommand: Command = {
       throw writeFailed(config, err);
     });
     const who = service === ALL ? 'all services' : service;
-    ctx.io.out(`muted ${who} for ${formatDuration(ms)}, until ${entry.until}${entry.reason ? ` (${entry.reason})` : ''}: failures are captured, not notified; a failure still open then is notified then`);
+    ctx.io.out(`muted ${who} for ${formatDuration(ms)}, until ${entry.until}${entry.reason ? ` (${entry.reason})` : ''}: failures are captured, not notified; one still open when it ends is notified then`);
     return EXIT_OK;
   },
 };

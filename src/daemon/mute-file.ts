@@ -104,11 +104,12 @@ export function parseMuteFile(text: string): MuteEntry[] {
     if (typeof x !== 'object' || x === null || typeof x.service !== 'string' || typeof x.until !== 'string' || !Number.isFinite(Date.parse(x.until))) {
       throw new MuteInputError(text, `mutes[${i}] has no service or no valid until`, 'each mute is {service, until, reason}');
     }
+    const until = new Date(Date.parse(x.until)).toISOString();
     return {
       service: x.service,
-      until: new Date(Date.parse(x.until)).toISOString(),
+      until,
       reason: typeof x.reason === 'string' ? x.reason : null,
-      at: typeof x.at === 'string' ? x.at : x.until,
+      at: typeof x.at === 'string' ? x.at : until,
       by: typeof x.by === 'string' ? x.by : null,
     };
   });
