@@ -6,7 +6,7 @@ import { describeConfigSource, locateConfig, readConfigFile } from '../config/fi
 import { suggest, type Config } from '../config/config';
 import { windowEnd, describeWindow } from '../config/maintenance';
 import { ALL, activeMute, formatDuration, MuteInputError, muteFilePath, parseDuration, readMuteFile, writeMuteFile, type MuteEntry } from '../daemon/mute-file';
-import { errorMessage, quote, UsageError } from '../util/errors';
+import { errnoCode, errorMessage, quote, UsageError } from '../util/errors';
 import { EXIT_NOT_FOUND, EXIT_OK, type Command, type CommandContext } from './command';
 
 const MAX_REASON = 200;
@@ -38,6 +38,9 @@ async function current(config: Config): Promise<MuteEntry[]> {
 }
 
 function writeFailed(config: Config, err: unknown): Error {
+  if (errnoCode(err) === 'ENOENT') {
+    return new Error(`the snapshot folder ${config.snapshotDir} does not exist: is preflight running with this config? (it makes the folder when it starts)`);
+  }
   return new Error(`cannot write ${muteFilePath(config.snapshotDir)}: ${errorMessage(err)} (muting needs write access to the snapshot folder: run as root or as the user preflight runs as)`);
 }
 

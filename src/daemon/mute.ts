@@ -13,6 +13,7 @@
 //   overlap hold until both are over).
 import { promises as fsp } from 'node:fs';
 import { describeWindow, windowEnd, type MaintenanceWindow } from '../config/maintenance';
+import { mkdirs } from '../incident/store-fs';
 import { errnoCode, errorMessage } from '../util/errors';
 import type { Logger } from './log';
 import { activeMute, muteFilePath, readMuteFile, type MuteEntry } from './mute-file';
@@ -69,6 +70,9 @@ export class Mutes {
 
   /** Read the file once, release every service not held (a restart may have left a message held), poll. */
   async start(): Promise<void> {
+    // the folder is made now, by the daemon's user with the store's mode, rather than at the first
+    // snapshot: a mute before any failure needs it, and one made by `sudo preflight mute` would be root's
+    await mkdirs(this.o.snapshotDir).catch((err: unknown) => this.o.log.warn(`cannot create ${this.o.snapshotDir} for the mute file: ${errorMessage(err)}`));
     await this.tick(true);
     this.schedule();
   }
