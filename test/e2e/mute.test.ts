@@ -4,10 +4,11 @@
 // the mute or the window ends with the failure still open, exactly one "down" goes out then; a failure
 // that recovers while muted is never sent.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Snapshot } from '../../src/incident/snapshot';
 import { receiver, request, type Receiver } from '../daemon/_helpers';
-import { RunningDaemon, TestService, waitFor } from './daemon';
+import { PreflightProcess, RunningDaemon, TestService, waitFor } from './daemon';
 
 const SERVICE = 'dead-drop';
 const open: Array<{ close(): Promise<void> } | RunningDaemon> = [];
@@ -119,6 +120,28 @@ describe('mute and maintenance: captured, not notified; notified when the hold e
     assert.deepEqual(f.muted, { until: new Date(until).toISOString(), reason: 'restart test' });
     assert.equal(f.notification, undefined);
     assert.equal(f.recovery?.notification, undefined);
+  });
+
+  test('preflight restarted during the mute, which ends while it is down: the held failure is notified at the next start, once', async () => {
+    const { health, hook, daemon } = await setup();
+    const mute = await daemon.cli(['mute', SERVICE, '3s']);
+    assert.equal(mute.code, 0, mute.stderr);
+    const until = Date.parse(/until (\S+):/.exec(mute.stdout)![1]!);
+    await waitFor('the daemon to read the mute', 3000, async () => (await mutedMetric(daemon)) === 1);
+    const s = await failWhileMuted(health, daemon);
+    assert.equal((await daemon.stop()).code, 0, daemon.stderr);
+    assert.equal(hook.got.length, 0);
+    await sleep(Math.max(0, until - Date.now()) + 200);
+    // the same config and folder: the held "down" is in the file (muted, no outcome), not in memory
+    const again = new PreflightProcess(daemon.config, { env: { RUNTIME_DIRECTORY: path.join(daemon.dir, 'run') } });
+    open.push({ close: async () => void (await again.stop()) });
+    await waitFor('the held down message after the restart', 15_000, () => hook.got.length >= 1);
+    assert.deepEqual([body(hook, 0).event, body(hook, 0).snapshot_id], ['down', s.id]);
+    await sleep(1500);
+    assert.equal(hook.got.length, 1, hook.got.map((g) => g.body).join('\n'));
+    assert.equal(daemon.snapshots(SERVICE).length, 1, 'the open incident went on across the restart: no second snapshot');
+    assert.match(again.stdout, new RegExp(`notifications no longer held and incident ${s.id} is still open: notifying it now`));
+    assert.equal((await again.stop()).code, 0, again.stderr);
   });
 
   test('a maintenance window (one-off, a few seconds): captured, not notified, notified when it ends', async () => {
