@@ -61,6 +61,8 @@ describe('mute and maintenance: captured, not notified; notified when the hold e
     const s = await failWhileMuted(health, daemon);
     assert.deepEqual(s.muted, { until, reason: 'deploy' });
     assert.equal(s.notification, undefined, 'no outcome: nothing was sent');
+    const healthz = JSON.parse((await request(`${daemon.api}/healthz`)).body) as { services: Array<{ name: string; muted?: unknown }> };
+    assert.deepEqual(healthz.services.map((x) => [x.name, x.muted]), [[SERVICE, { until, reason: 'deploy' }]]);
     assert.equal(hook.got.length, 0, 'nothing POSTed while muted');
     assert.equal(daemon.snapshots(SERVICE).length, 1);
     assert.match(daemon.stdout, new RegExp(`dead-drop: down not notified \\(held until ${until.replace(/\./g, '\\.')}: deploy\\); snapshot ${s.id} marked muted`));
