@@ -307,13 +307,14 @@ export class Incidents {
     if (event === 'recovered' && snapshot.notification) this.heldRecoveries.set(name, snapshot.id);
     snapshot.muted ??= held;
     this.o.log.info(`${name}: ${event} not notified (held until ${held.until}${held.reason ? `: ${held.reason}` : ''}); snapshot ${snapshot.id} marked muted`);
-    enqueue(rt, () => this.update(rt, snapshot.id, (s) => {
+    const mark = (s: Snapshot): boolean => {
       // the first hold is the one the file keeps: it is why the "down" was not sent
       s.muted ??= held;
       if (event === 'down') delete s.notification;
       else if (s.recovery) delete s.recovery.notification;
       return true;
-    }).then(() => undefined), this.o.log);
+    };
+    enqueue(rt, () => this.update(rt, snapshot.id, mark).then(() => undefined), this.o.log);
   }
 
   /** A hold on this service ended: send a held "recovered", then the open incident's held "down". Run in the service's queue. */

@@ -124,6 +124,26 @@ describe('mute and maintenance: captured, not notified; notified when the hold e
     assert.equal(f.recovery?.notification, undefined);
   });
 
+  test('down sent, then muted, recovers while muted: the recovery is sent when the mute ends', async () => {
+    const { health, hook, daemon } = await setup();
+    await health.set('503');
+    await waitFor('the down message', 15_000, () => hook.got.length >= 1);
+    const mute = await daemon.cli(['mute', SERVICE, '3s']);
+    assert.equal(mute.code, 0, mute.stderr);
+    const until = Date.parse(/until (\S+):/.exec(mute.stdout)![1]!);
+    await waitFor('the daemon to read the mute', 3000, async () => (await mutedMetric(daemon)) === 1);
+    await health.set('ok');
+    await waitFor('the recovery in the file', 15_000, () => Boolean(latest(daemon)?.recovery));
+    assert.ok(Date.now() < until, 'the service recovered inside the mute');
+    await waitFor('the held recovery message', 10_000, () => hook.got.length >= 2);
+    const late = hook.got[1]!.at - until;
+    assert.ok(late >= 0 && late < 2500, `sent ${late} ms after the mute's end`);
+    assert.deepEqual([body(hook, 0).event, body(hook, 1).event], ['down', 'recovered']);
+    await waitFor('its outcome', 5000, () => latest(daemon)?.recovery?.notification?.status === 'delivered');
+    await sleep(1000);
+    assert.equal(hook.got.length, 2);
+  });
+
   test('preflight restarted during the mute, which ends while it is down: the held failure is notified at the next start, once', async () => {
     const { health, hook, daemon } = await setup();
     const mute = await daemon.cli(['mute', SERVICE, '3s']);
