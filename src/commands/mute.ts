@@ -90,6 +90,9 @@ export const muteCommand: Command = {
     });
     const who = service === ALL ? 'all services' : service;
     ctx.io.out(`muted ${who} for ${formatDuration(ms)}, until ${entry.until}${entry.reason ? ` (${entry.reason})` : ''}: failures are captured, not notified; one still open when it ends is notified then`);
+    // where it went, and which config chose the folder: a mute in another folder than the daemon's
+    // (sudo without $STATE_DIRECTORY, another config) would hold nothing, silently
+    ctx.io.out(`written to ${muteFilePath(config.snapshotDir)} (snapshot_dir of ${source})`);
     return EXIT_OK;
   },
 };

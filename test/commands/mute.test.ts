@@ -40,7 +40,7 @@ describe('mute and unmute', () => {
     const t0 = Date.now();
     const a = await run(muteCommand, ['web', '10m'], { reason: 'deploy' });
     assert.equal(a.code, 0);
-    assert.match(a.out, /^muted web for 10m, until \S+Z \(deploy\): failures are captured, not notified; one still open when it ends is notified then\n$/);
+    assert.match(a.out, /^muted web for 10m, until \S+Z \(deploy\): failures are captured, not notified; one still open when it ends is notified then\nwritten to \S+snapshots\/\.mutes\.json \(snapshot_dir of \S+preflight\.yaml, from --config\)\n$/);
     const [m] = file().mutes;
     assert.equal(m?.service, 'web');
     assert.equal(m?.reason, 'deploy');
