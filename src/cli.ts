@@ -4,6 +4,7 @@ import { EXIT_USAGE, type Command, type Io, type OptionSpec } from './commands/c
 import { demoCommand } from './commands/demo';
 import { doctorCommand } from './commands/doctor';
 import { sampleCommand } from './commands/sample';
+import { muteCommand, unmuteCommand } from './commands/mute';
 import { lastCommand, listCommand, showCommand } from './commands/snapshots';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
@@ -17,6 +18,8 @@ const COMMANDS: Command[] = [
   lastCommand,
   listCommand,
   showCommand,
+  muteCommand,
+  unmuteCommand,
   doctorCommand,
   unitCommand,
   demoCommand,
@@ -55,7 +58,8 @@ function usage(): string {
 }
 
 function commandUsage(c: Command): string {
-  return [`usage: preflight ${c.usage}`, '', c.summary, '', 'options:', ...optionLines({ ...c.options, ...GLOBAL_OPTIONS })].join('\n');
+  const details = c.details ? ['', ...c.details] : [];
+  return [`usage: preflight ${c.usage}`, '', c.summary, '', 'options:', ...optionLines({ ...c.options, ...GLOBAL_OPTIONS }), ...details].join('\n');
 }
 
 const io: Io = {

@@ -32,6 +32,8 @@ export interface Command {
   /** e.g. "sample [--json] [--watch]" */
   usage: string;
   options: Record<string, OptionSpec>;
+  /** more lines for `<command> --help`, after the options (formats, examples) */
+  details?: string[];
   /** [min, max] positionals */
   positionals: [number, number];
   run(ctx: CommandContext): Promise<number>;

@@ -16,6 +16,7 @@ import { isAbsolute, normalize, resolve } from 'node:path';
 import { ConfigError, errnoCode, isErrno, quote } from '../util/errors';
 import { canonicalNumber, parseYaml, type Pos, type YamlEntry, type YamlMap, type YamlNode } from './yaml';
 import { formatHeaders, formatProbeOptions, parseHeaders, parseHealthUrl, parseProbeOptions, PROBE_KEYS, REDACTED } from './service';
+import { formatMaintenance, parseMaintenance, type MaintenanceWindow } from './maintenance';
 
 export { REDACTED };
 
@@ -75,6 +76,8 @@ export interface Config {
   apiToken?: string;
   notifications?: NotificationsConfig;
   services: ServiceConfig[];
+  /** `maintenance:` windows (maintenance.ts); absent or empty: none */
+  maintenance?: MaintenanceWindow[];
 }
 
 export const DEFAULT_SNAPSHOT_DIR = '~/.local/share/failure-context';
@@ -106,6 +109,7 @@ export const TOP_KEYS = [
   'api_token',
   'notifications',
   'services',
+  'maintenance',
 ];
 export const SERVICE_KEYS = ['name', 'health_url', 'unit', 'expect_status', 'expect_body', 'interval_seconds', 'timeout_seconds', 'buffer_samples', ...PROBE_KEYS];
 export const NOTIFICATION_KEYS = ['webhook', 'format', 'public_url', 'recovery', 'headers'];
@@ -507,6 +511,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   };
   if (apiToken !== undefined) config.apiToken = apiToken;
   if (notificationsEntry) config.notifications = parseNotifications(r, notificationsEntry, listen);
+  const maintenanceEntry = e('maintenance');
+  if (maintenanceEntry) config.maintenance = parseMaintenance(r, maintenanceEntry, config.services.map((x) => x.name));
   return config;
 }
 
@@ -583,5 +589,6 @@ export function formatConfig(c: Config): string {
     out.push(`    interval_seconds: ${n(svc.intervalSeconds)}`, `    timeout_seconds: ${n(svc.timeoutSeconds)}`, `    buffer_samples: ${n(svc.bufferSamples)}`);
     out.push(...formatProbeOptions(svc, s));
   }
+  out.push(...formatMaintenance(c.maintenance, s));
   return `${out.join('\n')}\n`;
 }

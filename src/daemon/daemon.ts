@@ -19,6 +19,7 @@ import { Incidents } from './incidents';
 import type { Logger } from './log';
 import { maxCheckAgeMs, maxJobAgeMs } from './health';
 import { checkDelay, step, stepRestart, type Effect, type Step } from './monitor';
+import { Mutes } from './mute';
 import type { Notifier } from './notify';
 import { prepareStore } from './reconcile';
 import { nextRequested } from './requested';
@@ -78,6 +79,8 @@ export class Daemon {
   private readonly expiry = new ExpiryNotices();
   /** one for the daemon: the global limits on captures and children, the shared kernel read, deadlines */
   readonly coordinator: CaptureCoordinator;
+  /** mutes (the mute file) and maintenance windows: what holds notifications */
+  private readonly mutes: Mutes;
 
   constructor(
     readonly config: Config,
@@ -116,6 +119,18 @@ export class Daemon {
             now: this.now,
           });
     this.coordinator = new CaptureCoordinator(opts.coordinator);
+    this.mutes = new Mutes({
+      snapshotDir: config.snapshotDir,
+      services: this.services.map((rt) => rt.cfg.name),
+      windows: config.maintenance ?? [],
+      log,
+      now: this.now,
+      // a hold ended: what it held goes out, in the service's queue (after any commit under way)
+      onRelease: (name) => {
+        const rt = this.services.find((x) => x.cfg.name === name);
+        if (rt) enqueue(rt, () => this.incidents.releaseHeld(rt), log);
+      },
+    });
     this.incidents = new Incidents({
       config,
       store: this.store,
@@ -130,6 +145,7 @@ export class Daemon {
       ...(opts.procRoot ? { procRoot: opts.procRoot } : {}),
       ...(opts.notifier ? { notifier: opts.notifier } : {}),
       events,
+      held: (service) => this.mutes.heldFor(service),
     });
   }
 
@@ -142,6 +158,7 @@ export class Daemon {
       windowMs: Math.max(60_000, this.config.bufferSamples * this.config.sampleSeconds * 1000),
     });
     for (const rt of this.services) restoreRuntime(rt, state, this.log);
+    await this.mutes.start();
     // (while running, flushParked() retries after every host sample as long as something is parked)
     await this.sampleHost();
     this.scheduleSampling();
@@ -163,6 +180,7 @@ export class Daemon {
     // captures waiting for a slot end now; running ones end by their deadlines (commands settle by theirs
     // even when a child ignores SIGKILL), so nothing below waits on a hung process
     this.coordinator.stop();
+    await this.mutes.stop();
     await this.units?.stop();
     await Promise.all(this.services.map((rt) => rt.checking));
     // a capture in progress finishes (its journalctl and scans end) even if nothing will commit it
@@ -206,6 +224,7 @@ export class Daemon {
         maxCheckAgeMs: maxCheckAgeMs(rt.cfg.intervalSeconds, rt.cfg.timeoutSeconds),
         oldestJobAgeMs: oldestJobAgeMs(rt, mono),
         maxJobAgeMs: maxJobAgeMs(rt.cfg.timeoutSeconds),
+        muted: this.mutes.current(rt.cfg.name),
       })),
       notifications: this.opts.notifier?.stats() ?? null,
       store: this.store.stats(),

@@ -91,6 +91,8 @@ export function healthOf(s: DaemonStatus, sampleSeconds: number): { ok: boolean;
         max_check_age_seconds: seconds(x.maxCheckAgeMs),
         oldest_job_age_seconds: secondsOrNull(x.oldestJobAgeMs),
         max_job_age_seconds: seconds(x.maxJobAgeMs),
+        // a mute or maintenance window holding its notifications: {until, reason}, or null (mute.ts)
+        ...(x.muted !== undefined ? { muted: x.muted } : {}),
       })),
     },
   };

@@ -43,6 +43,8 @@ export interface IncidentsOptions {
     onIncident?: (snapshot: Snapshot, path: string) => void;
     onRecovery?: (snapshot: Snapshot, path: string) => void;
   };
+  /** a mute or maintenance window holding this service's notifications now, or null (daemon/mute.ts) */
+  held?: (service: string) => { until: string; reason: string | null } | null;
 }
 
 export class Incidents {
@@ -51,6 +53,8 @@ export class Incidents {
   /** when each capture ended on the monotonic clock: a held capture's age decides if it is read again */
   private readonly finishedMono = new WeakMap<CapturedContext, number>();
   private failing = false;
+  /** per service, the snapshot whose "recovered" message a mute holds (its "down" was sent before the mute) */
+  private readonly heldRecoveries = new Map<string, string>();
 
   constructor(private readonly o: IncidentsOptions) {}
 
@@ -286,10 +290,56 @@ export class Incidents {
   // --- notifications: queued once the snapshot is durable; the outcome is written back through this
   // service's work queue, so it never races the recovery rewrite.
   private notify(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot): void {
+    const held = this.o.notifier?.wants(event) ? (this.o.held?.(rt.cfg.name) ?? null) : null;
+    if (held) return this.hold(rt, event, snapshot, held);
     this.o.notifier?.notify(event, snapshot, (outcome) =>
       // retention may have removed it first: then there is nothing to record the outcome in
       enqueue(rt, () => this.update(rt, snapshot.id, (current) => applyOutcome(current, event, outcome)).then(() => undefined), this.o.log),
     );
+  }
+
+  // --- mute and maintenance (B): a held message is not sent; the snapshot says `muted`, and loses the
+  // `pending` outcome its commit wrote, so "muted and no notification" in the file is what is held (it
+  // outlives a restart of preflight). releaseHeld sends it when the hold ends, if still open.
+  private hold(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot, held: { until: string; reason: string | null }): void {
+    const name = rt.cfg.name;
+    // a recovery whose down was never sent resolves nothing: it is dropped, the file keeps the record
+    if (event === 'recovered' && snapshot.notification) this.heldRecoveries.set(name, snapshot.id);
+    snapshot.muted ??= held;
+    this.o.log.info(`${name}: ${event} not notified (held until ${held.until}${held.reason ? `: ${held.reason}` : ''}); snapshot ${snapshot.id} marked muted`);
+    const mark = (s: Snapshot): boolean => {
+      // the first hold is the one the file keeps: it is why the "down" was not sent
+      s.muted ??= held;
+      if (event === 'down') delete s.notification;
+      else if (s.recovery) delete s.recovery.notification;
+      return true;
+    };
+    enqueue(rt, () => this.update(rt, snapshot.id, mark).then(() => undefined), this.o.log);
+  }
+
+  /** A hold on this service ended: send a held "recovered", then the open incident's held "down". Run in the service's queue. */
+  async releaseHeld(rt: ServiceRuntime): Promise<void> {
+    if (!this.o.notifier) return;
+    const recovered = this.heldRecoveries.get(rt.cfg.name);
+    this.heldRecoveries.delete(rt.cfg.name);
+    if (recovered) {
+      const done = await this.update(rt, recovered, (s) => {
+        this.o.notifier?.markPending('recovered', s);
+        return s.recovery !== null;
+      });
+      if (done?.snapshot.recovery) this.notify(rt, 'recovered', done.snapshot);
+    }
+    const id = rt.openIncident?.id;
+    if (!id) return;
+    let due = false;
+    const done = await this.update(rt, id, (s) => {
+      due = s.muted !== undefined && s.notification === undefined;
+      if (due) this.o.notifier?.markPending('down', s);
+      return due;
+    });
+    if (!done || !due) return;
+    this.o.log.info(`${rt.cfg.name}: notifications no longer held and incident ${id} is still open: notifying it now`);
+    this.notify(rt, 'down', done.snapshot);
   }
 
   /**

@@ -106,6 +106,12 @@ export function renderMetrics({ status, version, nodeVersion }: MetricsInput): s
       'Restarts of the service unit by systemd seen since preflight started.',
       svc.map((s) => [{ service: s.name }, s.unitRestartsTotal]),
     ),
+    ...family(
+      'preflight_service_muted',
+      'gauge',
+      '1 while a mute (preflight mute) or a maintenance window holds the service\'s notifications (failures are still captured), else 0.',
+      svc.flatMap((s): Sample[] => (s.muted === undefined ? [] : [[{ service: s.name }, s.muted ? 1 : 0]])),
+    ),
     ...family('preflight_capture_duration_seconds', 'gauge', 'How long the last context capture took.', ms(status.lastCaptureDurationMs)),
     ...family('preflight_sample_duration_seconds', 'gauge', 'How long the last host sample took.', ms(status.lastSampleDurationMs)),
     ...family(

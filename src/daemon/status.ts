@@ -32,7 +32,7 @@ export interface ServiceStatus {
   unit?: { name: string; activeState: string | null; subState: string | null; at: number } | null;
   /** the open episode's counts, where the daemon keeps episodes */
   episode?: { state: string; occurrences: number; restarts?: number } | null;
-  /** notifications held by a mute or a maintenance window */
+  /** a mute or maintenance window holding its notifications now (absent from a status built elsewhere) */
   muted?: { until: string; reason: string | null } | null;
 }
 

@@ -173,6 +173,8 @@ export interface Snapshot {
   capture: { started_at: string; finished_at: string; duration_ms: number; errors: CaptureError[] };
   /** The outcome of the "down" message; absent when notifications are not configured (optional: added later). */
   notification?: SnapshotNotification;
+  /** notifications were held by a mute or a maintenance window (the "down" is sent when it ends, if still open) */
+  muted?: { until: string; reason: string | null };
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -17,7 +17,7 @@ const busy: DaemonStatus = {
   lastSampleDurationMs: 12.5,
   lastCaptureDurationMs: 812,
   services: [
-    service({ name: 'web', lastProbe: { at: 1, ok: true, status: 200, latencyMs: 35 } }),
+    service({ name: 'web', lastProbe: { at: 1, ok: true, status: 200, latencyMs: 35 }, muted: null }),
     service({
       name: 'dead-drop',
       health: 'unhealthy',
@@ -26,6 +26,7 @@ const busy: DaemonStatus = {
       openIncidentId: '2026-11-25T03-04-05.123Z',
       incidentsTotal: { health_check: 2, unit_restart: 1, manual: 0 },
       unitRestartsTotal: 3,
+      muted: { until: '2026-11-25T04:00:00.000Z', reason: 'deploy' },
     }),
   ],
   notifications: { queued: 0, delivered: 2, failed: 1, dropped: 0 },
@@ -112,6 +113,7 @@ describe('renderMetrics', () => {
       preflight_consecutive_failures: 'gauge',
       preflight_incidents_total: 'counter',
       preflight_unit_restarts_total: 'counter',
+      preflight_service_muted: 'gauge',
       preflight_capture_duration_seconds: 'gauge',
       preflight_sample_duration_seconds: 'gauge',
       preflight_notify_failures_total: 'counter',
@@ -131,6 +133,7 @@ describe('renderMetrics', () => {
         input: 'preflight_probe_duration_seconds',
         want: ['preflight_probe_duration_seconds{service="web"} 0.035', 'preflight_probe_duration_seconds{service="dead-drop"} 1.5'],
       },
+      { name: 'muted (mute or maintenance window)', input: 'preflight_service_muted', want: ['preflight_service_muted{service="web"} 0', 'preflight_service_muted{service="dead-drop"} 1'] },
       { name: 'failures', input: 'preflight_consecutive_failures', want: ['preflight_consecutive_failures{service="web"} 0', 'preflight_consecutive_failures{service="dead-drop"} 4'] },
       {
         name: 'incidents by trigger, zeros included',
