@@ -27,6 +27,12 @@ interface Hook {
   text: string;
 }
 
+/** findings[0] exactly: its cause, scope, confidence and the line it quotes */
+function assertFirstFinding(snap: Snapshot, want: { cause: string; scope: string; confidence: string; quote: string }): void {
+  const f = snap.findings[0];
+  assert.deepEqual({ cause: f?.cause, scope: f?.scope, confidence: f?.confidence, quote: f?.quote }, want, JSON.stringify(snap.findings, null, 1));
+}
+
 const config = (webhook: string): string => `snapshot_dir: ${STATE_DIR}
 interval_seconds: 1
 timeout_seconds: 1
@@ -122,12 +128,7 @@ ExecStart=/bin/sh -c 'echo "forgotten: disk quota exceeded" >&2; sleep 0.5; exit
     const own = snap.journal.filter((l) => l.message.startsWith('backup: ')).map((l) => l.message);
     assert.deepEqual(own, ['backup: run starting', 'backup: cannot reach the NAS: No route to host']);
     assert.ok(snap.journal.some((l) => l.message === 'backup.service: Main process exited, code=exited, status=1/FAILURE'), JSON.stringify(snap.journal));
-    const first = snap.findings[0];
-    assert.deepEqual(
-      { cause: first?.cause, scope: first?.scope, confidence: first?.confidence, quote: first?.quote },
-      { cause: 'a dependency was unreachable (EHOSTUNREACH)', scope: 'invocation', confidence: 'likely', quote: 'backup: cannot reach the NAS: No route to host' },
-      JSON.stringify(snap.findings, null, 1),
-    );
+    assertFirstFinding(snap, { cause: 'a dependency was unreachable (EHOSTUNREACH)', scope: 'invocation', confidence: 'likely', quote: 'backup: cannot reach the NAS: No route to host' });
     assert.ok(snap.samples.host.length > 0, 'the host window');
     assert.ok(Array.isArray(snap.kernel), 'the kernel lines (none expected)');
     assert.deepEqual(snap.capture.errors, []);
@@ -160,12 +161,7 @@ ExecStart=/bin/sh -c 'echo "forgotten: disk quota exceeded" >&2; sleep 0.5; exit
     assert.equal(snap.unit?.ActiveState, 'failed');
     assert.deepEqual({ code: snap.exit?.code, status: snap.exit?.status }, { code: 'exited', status: 3 });
     assert.ok(snap.journal.some((l) => l.message === 'forgotten: disk quota exceeded'), JSON.stringify(snap.journal));
-    const first = snap.findings[0];
-    assert.deepEqual(
-      { cause: first?.cause, scope: first?.scope, confidence: first?.confidence, quote: first?.quote },
-      { cause: 'disk quota exceeded', scope: 'invocation', confidence: 'likely', quote: 'forgotten: disk quota exceeded' },
-      JSON.stringify(snap.findings, null, 1),
-    );
+    assertFirstFinding(snap, { cause: 'disk quota exceeded', scope: 'invocation', confidence: 'likely', quote: 'forgotten: disk quota exceeded' });
     await waitFor('its notification', 5000, async () => received('forgotten').length >= 1);
     await new Promise((r) => setTimeout(r, 2500));
     assert.deepEqual(received('forgotten').map((h) => [h.event, h.snapshot_id]), [['down', snap.id]]);
