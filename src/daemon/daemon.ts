@@ -314,7 +314,7 @@ export class Daemon {
       // systemd giving up is no restart of its own, but the end of a crash loop the incident must say
       const limit = e.gaveUp === 'start-limit';
       if (!limit) rt.unitRestartsTotal++;
-      this.log.warn(`${rt.cfg.name}: ${e.unit} ${limit ? 'will not be restarted' : e.exit ? 'exited' : 'restarted'} (${e.reason})`);
+      this.log.warn(`${rt.cfg.name}: ${e.unit} ${limit ? 'will not be restarted' : e.exit ? 'exited' : e.gaveUp === 'failed' ? 'failed' : 'restarted'} (${e.reason})`);
       // the restart that opens (or confirms) an incident is kept for its commit; one that joins an open
       // incident travels with its join effect and is not kept, so it cannot leak into a later incident
       if (rt.state.health !== 'unhealthy') rt.restart = e;

@@ -170,7 +170,9 @@ export class Incidents {
     // next start reconciles from the store (reconcile.ts); the other order would leave an open
     // incident in the state with no file
     await this.persist();
-    const what = error?.message ?? (restart ? `${restart.unit} restarted` : 'failed');
+    // a unit-only service's unit failed (a oneshot's exit 1): systemd restarted nothing
+    const unitOnlyWhat = restart && cfg.healthUrl === null ? `${restart.unit} failed${snapshot.exit ? ` (${snapshot.exit.code} ${snapshot.exit.status})` : ''}` : null;
+    const what = error?.message ?? unitOnlyWhat ?? (restart ? `${restart.unit} restarted` : 'failed');
     const parked = this.o.store.parkedIn(cfg.name, snapshot.id);
     const where = parked === 'memory' ? `snapshot ${snapshot.id} parked in memory (not on disk yet; served by the API)` : `snapshot ${file}`;
     this.o.log.error(`${cfg.name}: DOWN (${what}); ${snapshot.probable_cause}; ${where}`);

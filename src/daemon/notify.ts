@@ -43,6 +43,8 @@ export interface NotifyFacts {
   link: string | null;
   snapshotId: string;
   downtimeSeconds: number | null;
+  /** see unitFailed: the unit of a unit-only service failed (told as down) */
+  unitFailed?: true;
 }
 
 /** One HTTP request body and the headers the format needs. */
@@ -82,10 +84,16 @@ export function snapshotLink(publicUrl: string | undefined, service: string, id:
   return `${publicUrl.replace(/\/+$/, '')}/failure-context/${encodeURIComponent(service)}/${encodeURIComponent(id)}`;
 }
 
+/**
+ * A service watched without a health URL whose unit sits in failed (a timer's oneshot that exited 1):
+ * systemd did not restart it, so it is told as down, not as a restart (units without a health URL).
+ */
+export const unitFailed = (s: Partial<Pick<Snapshot, 'health_url' | 'unit'>>): boolean => s.health_url === null && s.unit?.ActiveState === 'failed';
+
 /** What failed, in as few words as a phone notification allows. */
-export function whatFailed(s: Pick<Snapshot, 'error' | 'trigger' | 'exit'>): string {
+export function whatFailed(s: Pick<Snapshot, 'error' | 'trigger' | 'exit'> & Partial<Pick<Snapshot, 'health_url' | 'unit'>>): string {
   const e = s.error;
-  if (s.trigger === 'unit_restart') return `restarted by systemd${s.exit ? ` (${s.exit.code} ${s.exit.status})` : ''}`;
+  if (s.trigger === 'unit_restart') return `${unitFailed(s) ? 'failed' : 'restarted by systemd'}${s.exit ? ` (${s.exit.code} ${s.exit.status})` : ''}`;
   if (!e) return s.trigger === 'manual' ? 'manual snapshot' : 'failed';
   if (e.kind === 'http_status') return e.status === null ? 'unexpected HTTP status' : String(e.status);
   if (e.kind === 'unit') return e.message || 'unit failed';
@@ -107,12 +115,13 @@ export function factsOf(s: Snapshot, event: NotifyEvent, publicUrl: string | und
     link: snapshotLink(publicUrl, s.service, s.id),
     snapshotId: s.id,
     downtimeSeconds: s.recovery?.downtime_seconds ?? null,
+    ...(unitFailed(s) ? { unitFailed: true as const } : {}),
   };
 }
 
 /** "dead-drop down on box", "dead-drop recovered on box" */
 export function title(f: NotifyFacts): string {
-  const verb = f.event === 'recovered' ? 'recovered' : f.trigger === 'unit_restart' ? 'restarted' : f.trigger === 'manual' ? 'snapshot' : 'down';
+  const verb = f.event === 'recovered' ? 'recovered' : f.trigger === 'unit_restart' && f.unitFailed !== true ? 'restarted' : f.trigger === 'manual' ? 'snapshot' : 'down';
   return `${f.service} ${verb} on ${f.host}`;
 }
 

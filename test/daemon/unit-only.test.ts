@@ -7,11 +7,13 @@ import { describe, test } from 'node:test';
 import type { Config, ServiceConfig } from '../../src/config/config';
 import { SERVICE_NAME } from '../../src/config/config';
 import { Logger } from '../../src/daemon/log';
+import { factsOf, oneLine } from '../../src/daemon/notify';
 import { newRuntime, type ServiceRuntime } from '../../src/daemon/runtime';
 import { UnitOnlyFeed, failedOnSight, serviceNameForUnit, unitRecovered, MAX_DISCOVERED, type UnitFailure } from '../../src/daemon/unit-only';
 import type { JobEvent, RestartEvent } from '../../src/daemon/units';
 import { parseFailedUnits } from '../../src/systemd/failed-units';
 import type { UnitState } from '../../src/systemd/unit';
+import { snapshotFixture } from './_helpers';
 
 const A = 'a'.repeat(32);
 const B = 'b'.repeat(32);
@@ -187,5 +189,17 @@ describe('UnitOnlyFeed', () => {
     for (let i = 0; i < MAX_DISCOVERED + 3; i++) h.feed.discover(`u${i}.service`, state({ activeState: 'failed', invocationId: A }), 1);
     assert.equal(h.services.length, MAX_DISCOVERED);
     assert.equal(h.lines.filter((l) => /are watched already/.test(l)).length, 1);
+  });
+});
+
+describe('the down notification of a unit-only service', () => {
+  const exit = { code: 'exited' as const, status: 1, at: '2026-12-02T03:00:01Z' };
+  const line = (over: Parameters<typeof snapshotFixture>[0]): string => oneLine(factsOf(snapshotFixture({ service: 'backup', trigger: 'unit_restart', exit, probable_cause: 'x', summary: 'RAM 2%', ...over }), 'down', undefined));
+  test('its unit in failed (a oneshot that exited 1): down, failed, not a restart', () => {
+    assert.match(line({ health_url: null, unit: { ActiveState: 'failed' } }), /^backup down on [^:]+: failed \(exited 1\) · /);
+  });
+  test('restarted by systemd (Restart=, active again): said as a restart, as with a health URL', () => {
+    assert.match(line({ health_url: null, unit: { ActiveState: 'active' } }), /^backup restarted on [^:]+: restarted by systemd \(exited 1\) · /);
+    assert.match(line({ health_url: 'http://127.0.0.1:1/', unit: { ActiveState: 'failed' } }), /^backup restarted on [^:]+: restarted by systemd \(exited 1\) · /);
   });
 });

@@ -113,7 +113,7 @@ ExecStart=/bin/sh -c 'echo "forgotten: disk quota exceeded" >&2; sleep 0.5; exit
     await hooks?.close();
   });
 
-  test('a oneshot run by a timer that exits 1: one snapshot with that run\'s journal and exit 1, one notification, then its recovery', opts, async () => {
+  test('a oneshot run by a timer that exits 1: one snapshot with that run\'s journal and exit 1, one notification, then its recovery', opts, async (t) => {
     assert.equal((await sb.exec(['systemctl', 'start', 'backup.timer'])).exitCode, 0);
     // the first run succeeds: nothing to tell
     await waitFor('a backup run that succeeded', 10_000, async () => (await runs()).includes('backup: run done'));
@@ -148,10 +148,12 @@ ExecStart=/bin/sh -c 'echo "forgotten: disk quota exceeded" >&2; sleep 0.5; exit
     assert.ok(recovered.downtime_seconds > 0);
     await waitFor('the recovered notification', 5000, async () => received('backup').length === 2);
     assert.deepEqual(received('backup').map((h) => [h.event, h.snapshot_id]), [['down', snap.id], ['recovered', snap.id]]);
+    for (const h of received('backup')) t.diagnostic(h.text);
+    assert.ok(received('backup')[0]?.text.startsWith(`backup down on ${snap.host.hostname}: failed (exited 1) · a dependency was unreachable (EHOSTUNREACH) · `), received('backup')[0]?.text);
     assert.equal(snapshots('backup').length, 1);
   });
 
-  test('watch_failed_units: an unlisted unit that fails is a service of its own, with its snapshot and one notification', opts, async () => {
+  test('watch_failed_units: an unlisted unit that fails is a service of its own, with its snapshot and one notification', opts, async (t) => {
     const r = await sb.exec(['systemctl', 'start', 'forgotten.service']);
     assert.notEqual(r.exitCode, 0, 'the job fails');
     assert.equal((await show('forgotten.service', 'ActiveState')).ActiveState, 'failed');
@@ -165,6 +167,9 @@ ExecStart=/bin/sh -c 'echo "forgotten: disk quota exceeded" >&2; sleep 0.5; exit
     await waitFor('its notification', 5000, async () => received('forgotten').length >= 1);
     await new Promise((r) => setTimeout(r, 2500));
     assert.deepEqual(received('forgotten').map((h) => [h.event, h.snapshot_id]), [['down', snap.id]]);
+    for (const h of received('forgotten')) t.diagnostic(h.text);
+    assert.ok(received('forgotten')[0]?.text.startsWith(`forgotten down on ${snap.host.hostname}: failed (exited 3) · disk quota exceeded · `), received('forgotten')[0]?.text);
+    assert.match(await pf.journal(), /forgotten: DOWN \(forgotten\.service failed \(exited 3\)\); disk quota exceeded; snapshot /);
     assert.equal(snapshots('forgotten').length, 1);
     assert.match(await pf.journal(), /watch_failed_units: forgotten\.service entered failed; watched from now on as service forgotten/);
   });
