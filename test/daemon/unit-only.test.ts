@@ -1,8 +1,12 @@
 // The feed of services watched without a health URL (src/daemon/unit-only.ts): when the unit is up
-// again after a failure, a unit found failed, the names watch_failed_units gives units, and the
-// `systemctl list-units --state=failed` reader. The daemon's side (restart path, notifications) is the
+// again after a failure, a unit found failed, the names watch_failed_units gives units, the
+// `systemctl list-units --state=failed` reader, the down notification's words, and the unit watcher
+// finding failed units through a fake systemctl. The daemon's side (restart path, notifications) is the
 // e2e in test/e2e/unit-only.test.ts, against real systemd.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { Config, ServiceConfig } from '../../src/config/config';
 import { SERVICE_NAME } from '../../src/config/config';
@@ -10,9 +14,10 @@ import { Logger } from '../../src/daemon/log';
 import { factsOf, oneLine } from '../../src/daemon/notify';
 import { newRuntime, type ServiceRuntime } from '../../src/daemon/runtime';
 import { UnitOnlyFeed, failedOnSight, serviceNameForUnit, unitRecovered, MAX_DISCOVERED, type UnitFailure } from '../../src/daemon/unit-only';
-import type { JobEvent, RestartEvent } from '../../src/daemon/units';
+import { UnitWatcher, type JobEvent, type RestartEvent } from '../../src/daemon/units';
 import { parseFailedUnits } from '../../src/systemd/failed-units';
 import type { UnitState } from '../../src/systemd/unit';
+import { waitFor } from '../e2e/wait';
 import { snapshotFixture } from './_helpers';
 
 const A = 'a'.repeat(32);
@@ -201,5 +206,67 @@ describe('the down notification of a unit-only service', () => {
   test('restarted by systemd (Restart=, active again): said as a restart, as with a health URL', () => {
     assert.match(line({ health_url: null, unit: { ActiveState: 'active' } }), /^backup restarted on [^:]+: restarted by systemd \(exited 1\) · /);
     assert.match(line({ health_url: 'http://127.0.0.1:1/', unit: { ActiveState: 'failed' } }), /^backup restarted on [^:]+: restarted by systemd \(exited 1\) · /);
+  });
+});
+
+describe('UnitWatcher with watch_failed_units (a fake systemctl)', () => {
+  // list-units prints what the state file says is failed; show prints each unit asked for from it
+  const fake = (dir: string): string => {
+    const file = path.join(dir, 'systemctl');
+    writeFileSync(
+      file,
+      `#!/bin/sh
+state="${dir}/state"
+if [ "$1" = list-units ]; then
+  echo "$*" >> "${dir}/list-args"
+  grep ' failed ' "$state" | while read -r unit active inv; do echo "$unit loaded failed failed test unit"; done
+  exit 0
+fi
+seen=0
+for u in "$@"; do
+  if [ "$seen" = 1 ]; then
+    line=$(grep "^$u " "$state")
+    set -- $line
+    printf 'Id=%s\\nActiveState=%s\\nInvocationID=%s\\nNRestarts=0\\n\\n' "$u" "$2" "$3"
+  fi
+  [ "$u" = "--" ] && seen=1
+done
+exit 0
+`,
+      { mode: 0o755 },
+    );
+    return file;
+  };
+
+  test('a failed unit no listed unit answers to is handed on once, then polled with the others', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'preflight-failed-units-'));
+    try {
+      writeFileSync(path.join(dir, 'state'), `backup.service failed ${A}\nold-cron.service failed ${B}\nweb.service active ${A}\n`);
+      const found: [string, string | undefined][] = [];
+      const states: string[] = [];
+      const w = new UnitWatcher({
+        units: ['backup.service'],
+        intervalMs: 50,
+        timeoutMs: 2000,
+        follow: false,
+        systemctl: fake(dir),
+        log: new Logger({ out: () => undefined, err: () => undefined, isTTY: false }),
+        onRestart: () => undefined,
+        onState: (unit, u) => states.push(`${unit}=${u.activeState}`),
+        onFailedUnit: (unit, u) => {
+          found.push([unit, u.invocationId]);
+          w.add(unit);
+        },
+      });
+      await w.start();
+      await waitFor('two more polls', 5000, async () => states.filter((s) => s.startsWith('old-cron')).length >= 2);
+      await w.stop();
+      // backup.service is listed: failed, but not found anew; old-cron once, with its dead run's id
+      assert.deepEqual(found, [['old-cron.service', B]]);
+      assert.ok(states.includes('old-cron.service=failed'));
+      assert.match(readFileSync(path.join(dir, 'list-args'), 'utf8'), /^list-units --state=failed --type=service --all --plain --no-legend --no-pager --full$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
