@@ -41,8 +41,8 @@ export type Route =
 export type Routed = { ok: true; route: Route } | { ok: false; status: number; error: string };
 
 export interface RouteContext {
-  /** the configured service names; nothing else is a service */
-  services: ReadonlySet<string>;
+  /** the configured service names (and those watch_failed_units made since); nothing else is a service */
+  services: { has(name: string): boolean };
   /** the largest `?limit=` */
   retention: number;
   maxUrlBytes?: number;
@@ -137,6 +137,8 @@ export interface ApiServerOptions {
   status: () => DaemonStatus;
   log: { warn(m: string): void; debug(m: string): void };
   limits?: Partial<typeof SERVER_LIMITS>;
+  /** the services now, when they can grow at run time (watch_failed_units); default: the config's */
+  hasService?: (name: string) => boolean;
 }
 
 export class ApiServer {
@@ -149,7 +151,7 @@ export class ApiServer {
   constructor(private readonly opts: ApiServerOptions) {
     this.limits = { ...SERVER_LIMITS, ...opts.limits };
     this.ctx = {
-      services: new Set(opts.config.services.map((s) => s.name)),
+      services: opts.hasService ? { has: opts.hasService } : new Set(opts.config.services.map((s) => s.name)),
       retention: opts.config.retention,
       maxUrlBytes: this.limits.maxUrlBytes,
     };

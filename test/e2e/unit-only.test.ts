@@ -11,11 +11,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Snapshot } from '../../src/incident/snapshot';
-import { receiver, type Receiver } from '../daemon/_helpers';
+import { receiver, request, type Receiver } from '../daemon/_helpers';
 import { STATE_DIR, installPreflightUnit, type InstalledPreflight } from './preflight-unit';
 import { Sandbox, sandboxUnavailable } from './sandbox';
 import { waitFor } from './wait';
 
+// port 18320 (18320-18329) belongs to this file (parallel test files share the host network)
+const API_PORT = 18320;
 const skip = sandboxUnavailable();
 const opts = { skip: skip ?? false, timeout: 90_000 };
 
@@ -39,7 +41,7 @@ timeout_seconds: 1
 failure_threshold: 2
 confirm_interval_seconds: 0.5
 sample_seconds: 1
-listen: off
+listen: 127.0.0.1:${API_PORT}
 watch_failed_units: true
 notifications:
   webhook: ${webhook}
@@ -172,5 +174,9 @@ ExecStart=/bin/sh -c 'echo "forgotten: disk quota exceeded" >&2; sleep 0.5; exit
     assert.match(await pf.journal(), /forgotten: DOWN \(forgotten\.service failed \(exited 3\)\); disk quota exceeded; snapshot /);
     assert.equal(snapshots('forgotten').length, 1);
     assert.match(await pf.journal(), /watch_failed_units: forgotten\.service entered failed; watched from now on as service forgotten/);
+    // a service of the API too: the link its notification carries answers
+    const api = await request(`http://127.0.0.1:${API_PORT}/failure-context/forgotten/last`);
+    assert.equal(api.status, 200, api.body);
+    assert.equal((JSON.parse(api.body) as Snapshot).id, snap.id);
   });
 });
