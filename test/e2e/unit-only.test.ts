@@ -2,9 +2,13 @@
 //  - backup.service, a oneshot run every 2 s by backup.timer, listed with `unit:` alone. Its first run
 //    succeeds; then a flag makes each run exit 1. One snapshot (that run's journal, exit status 1), one
 //    "down" notification however many runs fail, then one "recovered" when a run succeeds again.
+//  - worker.service, a daemon listed with `unit:` alone, exits 2 and is restarted by systemd: one
+//    snapshot of the dead run, "restarted", and "recovered" once it is active again.
 //  - forgotten.service, listed nowhere, fails (exit 3) while watch_failed_units is on: a service
-//    "forgotten" of its own, with its snapshot and its one notification.
-// Both run at the same time in ONE boot (the scenarios do not touch each other's units).
+//    "forgotten" of its own, with its snapshot, its one notification, and its page in the API.
+// All run at the same time in ONE boot (the scenarios do not touch each other's units). A boot of its
+// own rather than the corpus's or preflight-unit's: watch_failed_units there would make services of
+// their boots' failed units and page for them, and both judge a config of health-URL services.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -49,6 +53,8 @@ notifications:
 services:
   - name: backup
     unit: backup.service
+  - name: worker
+    unit: worker.service
 `;
 
 describe('units without a health URL, in real systemd', { skip: skip ?? false, concurrency: true }, () => {
@@ -56,6 +62,7 @@ describe('units without a health URL, in real systemd', { skip: skip ?? false, c
   let pf: InstalledPreflight;
   let hooks: Receiver;
   let flag = '';
+  let crash = '';
 
   const snapshots = (service: string): Snapshot[] => {
     const dir = path.join(pf.hostSnapshotDir, service);
@@ -95,6 +102,14 @@ OnActiveSec=1s
 OnUnitActiveSec=2s
 AccuracySec=50ms
 `,
+        // a daemon with no endpoint: it dies (exit 2) when the crash file appears, and systemd restarts it
+        'worker.service': `[Unit]
+Description=A queue worker with no health URL
+[Service]
+ExecStart=/bin/sh -c 'echo "worker: up"; while [ ! -e "$CRASH" ]; do sleep 0.1; done; rm -f "$CRASH"; echo "worker: lost the queue connection" >&2; sleep 0.3; exit 2'
+Restart=on-failure
+RestartSec=1
+`,
         'forgotten.service': `[Unit]
 Description=A job nobody listed
 [Service]
@@ -106,7 +121,11 @@ ExecStart=/bin/sh -c 'echo "forgotten: disk quota exceeded" >&2; sleep 0.5; exit
     flag = path.join(sb.stateDir, 'backup-fails');
     fs.mkdirSync(path.join(sb.stateDir, 'units', 'backup.service.d'));
     fs.writeFileSync(path.join(sb.stateDir, 'units', 'backup.service.d', 'flag.conf'), `[Service]\nEnvironment=FLAG=${flag}\n`);
+    crash = path.join(sb.stateDir, 'worker-crash');
+    fs.mkdirSync(path.join(sb.stateDir, 'units', 'worker.service.d'));
+    fs.writeFileSync(path.join(sb.stateDir, 'units', 'worker.service.d', 'crash.conf'), `[Service]\nEnvironment=CRASH=${crash}\n`);
     assert.equal((await sb.exec(['systemctl', 'daemon-reload'])).exitCode, 0);
+    assert.equal((await sb.exec(['systemctl', 'start', 'worker.service'])).exitCode, 0);
     pf = await installPreflightUnit(sb, { configText: config(`${hooks.url}/hook`) });
   });
 
@@ -178,5 +197,27 @@ ExecStart=/bin/sh -c 'echo "forgotten: disk quota exceeded" >&2; sleep 0.5; exit
     const api = await request(`http://127.0.0.1:${API_PORT}/failure-context/forgotten/last`);
     assert.equal(api.status, 200, api.body);
     assert.equal((JSON.parse(api.body) as Snapshot).id, snap.id);
+  });
+
+  test('a daemon without a health URL that systemd restarts: one snapshot of the dead run (exit 2), then recovered once it is active again', opts, async (t) => {
+    // the first poll has seen it running
+    await waitFor('preflight watching worker', 10_000, async () => /watching \d+ service/.test(await pf.journal()));
+    await new Promise((r) => setTimeout(r, 1500));
+    fs.writeFileSync(crash, '');
+    const snap = await waitFor('a snapshot of worker', 15_000, async () => snapshots('worker')[0]);
+    assert.equal(snap.trigger, 'unit_restart');
+    assert.equal(snap.health_url, null);
+    assert.deepEqual({ code: snap.exit?.code, status: snap.exit?.status }, { code: 'exited', status: 2 });
+    assert.deepEqual(
+      snap.journal.filter((l) => l.message.startsWith('worker: ')).map((l) => l.message),
+      ['worker: up', 'worker: lost the queue connection'],
+    );
+    assertFirstFinding(snap, { cause: 'exited with status 2', scope: 'invocation', confidence: 'certain', quote: 'worker.service: Main process exited, code=exited, status=2/INVALIDARGUMENT' });
+    const recovered = await waitFor('worker recovered', 15_000, async () => snapshots('worker')[0]?.recovery ?? undefined);
+    assert.ok(recovered.downtime_seconds > 0 && recovered.downtime_seconds < 10, String(recovered.downtime_seconds));
+    await waitFor('the recovered notification', 5000, async () => received('worker').length === 2);
+    assert.deepEqual(received('worker').map((h) => [h.event, h.snapshot_id]), [['down', snap.id], ['recovered', snap.id]]);
+    assert.ok(received('worker')[0]?.text.startsWith(`worker restarted on ${snap.host.hostname}: restarted by systemd (exited 2) · `), received('worker')[0]?.text);
+    assert.equal((await show('worker.service', 'NRestarts')).NRestarts, '1');
   });
 });
