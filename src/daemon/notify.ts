@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import type { NotificationsConfig } from '../config/config';
 import { formatDuration } from '../util/units';
 import { iso, notificationIn, upgradeSnapshot, type Snapshot, type SnapshotError, type SnapshotNotification } from '../incident/snapshot';
+import { unitFailed } from '../incident/unit-failed';
 import { errorMessage } from '../util/errors';
 import { sleep } from '../util/time';
 import { post, type PostResult } from './post';
@@ -83,12 +84,6 @@ export function snapshotLink(publicUrl: string | undefined, service: string, id:
   if (!publicUrl) return null;
   return `${publicUrl.replace(/\/+$/, '')}/failure-context/${encodeURIComponent(service)}/${encodeURIComponent(id)}`;
 }
-
-/**
- * A service watched without a health URL whose unit sits in failed (a timer's oneshot that exited 1):
- * systemd did not restart it, so it is told as down, not as a restart (units without a health URL).
- */
-export const unitFailed = (s: Partial<Pick<Snapshot, 'health_url' | 'unit'>>): boolean => s.health_url === null && s.unit?.ActiveState === 'failed';
 
 /** What failed, in as few words as a phone notification allows. */
 export function whatFailed(s: Pick<Snapshot, 'error' | 'trigger' | 'exit'> & Partial<Pick<Snapshot, 'health_url' | 'unit'>>): string {

@@ -12,6 +12,7 @@ import type { Config, ServiceConfig } from '../../src/config/config';
 import { SERVICE_NAME } from '../../src/config/config';
 import { Logger } from '../../src/daemon/log';
 import { factsOf, oneLine } from '../../src/daemon/notify';
+import { renderSnapshot } from '../../src/incident/render';
 import { newRuntime, type ServiceRuntime } from '../../src/daemon/runtime';
 import { UnitOnlyFeed, failedOnSight, serviceNameForUnit, unitRecovered, MAX_DISCOVERED, type UnitFailure } from '../../src/daemon/unit-only';
 import { UnitWatcher, type JobEvent, type RestartEvent } from '../../src/daemon/units';
@@ -202,6 +203,11 @@ describe('the down notification of a unit-only service', () => {
   const line = (over: Parameters<typeof snapshotFixture>[0]): string => oneLine(factsOf(snapshotFixture({ service: 'backup', trigger: 'unit_restart', exit, probable_cause: 'x', summary: 'RAM 2%', ...over }), 'down', undefined));
   test('its unit in failed (a oneshot that exited 1): down, failed, not a restart', () => {
     assert.match(line({ health_url: null, unit: { ActiveState: 'failed' } }), /^backup down on [^:]+: failed \(exited 1\) · /);
+  });
+  test('preflight last says its unit failed, not restarted by systemd', () => {
+    const first = (over: Parameters<typeof snapshotFixture>[0]): string => renderSnapshot(snapshotFixture({ service: 'backup', trigger: 'unit_restart', exit, ...over })).split('\n')[0] ?? '';
+    assert.match(first({ health_url: null, unit: { ActiveState: 'failed' } }), /^backup failed at .* \(its unit failed\); /);
+    assert.match(first({ health_url: null, unit: { ActiveState: 'active' } }), /^backup failed at .* \(restarted by systemd\); /);
   });
   test('restarted by systemd (Restart=, active again): said as a restart, as with a health URL', () => {
     assert.match(line({ health_url: null, unit: { ActiveState: 'active' } }), /^backup restarted on [^:]+: restarted by systemd \(exited 1\) · /);

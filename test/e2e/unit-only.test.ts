@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Snapshot } from '../../src/incident/snapshot';
 import { receiver, request, type Receiver } from '../daemon/_helpers';
-import { STATE_DIR, installPreflightUnit, type InstalledPreflight } from './preflight-unit';
+import { INSTALLED_CONFIG, STATE_DIR, installPreflightUnit, type InstalledPreflight } from './preflight-unit';
 import { Sandbox, sandboxUnavailable } from './sandbox';
 import { waitFor } from './wait';
 
@@ -155,6 +155,8 @@ ExecStart=/bin/sh -c 'echo "forgotten: disk quota exceeded" >&2; sleep 0.5; exit
     assert.deepEqual(snap.capture.errors, []);
     assert.match(dead, /^[0-9a-f]{32}$/);
 
+    const last = await pf.cli(['last', 'backup', '--config', INSTALLED_CONFIG]);
+    assert.match(last.stdout.split('\n')[0] ?? '', /^backup failed at .* \(its unit failed\); not recovered when captured$/, last.stdout + last.stderr);
     // two more runs fail: they join the open incident, no second file, no second page
     const failedRuns = async (): Promise<number> => (await runs()).filter((l) => l.startsWith('backup: cannot reach')).length;
     await waitFor('two more failed runs', 15_000, async () => (await failedRuns()) >= 3);
