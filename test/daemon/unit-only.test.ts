@@ -13,7 +13,7 @@ import { SERVICE_NAME } from '../../src/config/config';
 import { Logger } from '../../src/daemon/log';
 import { factsOf, oneLine } from '../../src/daemon/notify';
 import { renderSnapshot } from '../../src/incident/render';
-import { newRuntime, type ServiceRuntime } from '../../src/daemon/runtime';
+import { newRuntime, type PersistedState, type ServiceRuntime } from '../../src/daemon/runtime';
 import { UnitOnlyFeed, failedOnSight, serviceNameForUnit, unitRecovered, MAX_DISCOVERED, type UnitFailure } from '../../src/daemon/unit-only';
 import { UnitWatcher, type JobEvent, type RestartEvent } from '../../src/daemon/units';
 import { parseFailedUnits } from '../../src/systemd/failed-units';
@@ -102,7 +102,7 @@ describe('parseFailedUnits', () => {
 describe('UnitOnlyFeed', () => {
   const config = { intervalSeconds: 5, timeoutSeconds: 2, bufferSamples: 10, failureThreshold: 2, confirmIntervalSeconds: 1 } as Config;
   const svc = (name: string, unit: string): ServiceConfig => ({ name, healthUrl: null, unit, expectStatus: [], intervalSeconds: 5, timeoutSeconds: 2, bufferSamples: 10 });
-  function harness(services: ServiceRuntime[] = [newRuntime(svc('backup', 'backup.service'), config)]) {
+  function harness(services: ServiceRuntime[] = [newRuntime(svc('backup', 'backup.service'), config)], restored: PersistedState | null = null) {
     let mono = 1000;
     const lines: string[] = [];
     const failed: RestartEvent[] = [];
@@ -113,7 +113,7 @@ describe('UnitOnlyFeed', () => {
       services,
       log: new Logger({ out: (t) => lines.push(t), err: (t) => lines.push(t), isTTY: false }),
       mono: () => mono,
-      restored: () => null,
+      restored: () => restored,
       fail: (e) => {
         failed.push(e);
         // what the daemon does on its restart path: the service goes down, the feed is told the dead run
@@ -188,6 +188,19 @@ describe('UnitOnlyFeed', () => {
     // its next poll is not a first sight: the failure is not told twice
     h.feed.onState(made, 'old-cron.service', state({ activeState: 'failed', invocationId: B }), 6000, 2000);
     assert.equal(h.failed.length, 1);
+  });
+
+  test('found again after a restart of preflight with its incident open: no second failure; its next good run ends it', () => {
+    const open: PersistedState = { version: 1, services: { 'old-cron': { incidentId: 'i1', firstFailureAt: 1000, consecutiveFailures: 0 } } };
+    const h = harness([], open);
+    h.feed.discover('old-cron.service', state({ activeState: 'failed', invocationId: B }), 5000);
+    const made = h.services[0]!;
+    assert.equal(made.openIncident?.id, 'i1');
+    assert.equal(made.state.health, 'unhealthy');
+    assert.deepEqual(h.failed, []);
+    h.feed.onState(made, 'old-cron.service', state({ activeState: 'failed', invocationId: B }), 6000, 2000);
+    h.feed.onState(made, 'old-cron.service', state({ activeState: 'inactive', result: 'success', invocationId: A }), 7000, 3000);
+    assert.deepEqual(h.recovered, [['old-cron', 7000]]);
   });
 
   test(`watch_failed_units stops making services at ${MAX_DISCOVERED}, and says so once`, () => {
