@@ -46,7 +46,9 @@ export const startCommand: Command = {
     for (const svc of config.services) for (const s of headerSecrets(svc.headers ?? {})) log.addSecret(s);
     const notifier = config.notifications ? new Notifier({ config: config.notifications, log }) : undefined;
     const daemon = new Daemon(config, log, {}, notifier ? { notifier } : {});
-    const api = config.listen ? new ApiServer({ config, store: daemon.store, status: () => daemon.status(), log }) : null;
+    // a unit found by watch_failed_units is a service of the API too (its notification links to it)
+    const hasService = (name: string): boolean => daemon.services.some((rt) => rt.cfg.name === name);
+    const api = config.listen ? new ApiServer({ config, store: daemon.store, status: () => daemon.status(), log, hasService }) : null;
     if (api) {
       await api.listen();
       // listen port 0 (the OS picks): links can only be made now
@@ -60,7 +62,7 @@ export const startCommand: Command = {
       throw err;
     }
     log.info(
-      `preflight ${VERSION} watching ${config.services.length} service(s): ${config.services.map((s) => s.name).join(', ')}; snapshots in ${config.snapshotDir}; config ${describeConfigSource(found)}`,
+      `preflight ${VERSION} watching ${config.services.length} service(s): ${config.services.map((s) => s.name).join(', ')}${config.watchFailedUnits === true ? ', and every unit that fails (watch_failed_units)' : ''}; snapshots in ${config.snapshotDir}; config ${describeConfigSource(found)}`,
     );
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();

@@ -15,7 +15,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { ConfigError, errnoCode, isErrno, quote } from '../util/errors';
 import { canonicalNumber, parseYaml, type Pos, type YamlEntry, type YamlMap, type YamlNode } from './yaml';
-import { formatHeaders, formatProbeOptions, parseHeaders, parseHealthUrl, parseProbeOptions, PROBE_KEYS, REDACTED } from './service';
+import { formatHeaders, formatProbeOptions, parseHeaders, parseHealthUrl, parseProbeOptions, PROBE_KEYS, REDACTED, rejectProbeKeys } from './service';
 import { formatMaintenance, parseMaintenance, type MaintenanceWindow } from './maintenance';
 
 export { REDACTED };
@@ -29,10 +29,12 @@ export interface StatusRange {
 /** One watched service, from an entry of `services:` in preflight.yaml, with inherited settings filled in. */
 export interface ServiceConfig {
   name: string;
-  /** http://, https:// or tcp://host:port */
-  healthUrl: string;
+  /** http://, https:// or tcp://host:port; null for a unit watched without one (unit-only, see units.ts) */
+  healthUrl: string | null;
   /** Always ends in ".service". */
   unit?: string;
+  /** made by watch_failed_units for a unit no listed service watches (not from the file) */
+  discovered?: true;
   expectStatus: StatusRange[];
   expectBody?: string;
   intervalSeconds: number;
@@ -78,6 +80,8 @@ export interface Config {
   services: ServiceConfig[];
   /** `maintenance:` windows (maintenance.ts); absent or empty: none */
   maintenance?: MaintenanceWindow[];
+  /** `watch_failed_units`: any service unit of the system entering failed is a service of its own (absent: off) */
+  watchFailedUnits?: boolean;
 }
 
 export const DEFAULT_SNAPSHOT_DIR = '~/.local/share/failure-context';
@@ -110,6 +114,7 @@ export const TOP_KEYS = [
   'notifications',
   'services',
   'maintenance',
+  'watch_failed_units',
 ];
 export const SERVICE_KEYS = ['name', 'health_url', 'unit', 'expect_status', 'expect_body', 'interval_seconds', 'timeout_seconds', 'buffer_samples', ...PROBE_KEYS];
 export const NOTIFICATION_KEYS = ['webhook', 'format', 'public_url', 'recovery', 'headers'];
@@ -303,7 +308,13 @@ function parseUnit(r: Reader, entry: YamlEntry, path: string): string {
     r.fail(entry.value, `${path}: ${quote(s)} is not a valid systemd unit name`, 'unit names use letters, digits and : _ . \\ @ -, e.g. dead-drop.service');
   }
   const suffix = /\.(socket|target|mount|automount|timer|path|slice|scope|device|swap)$/.exec(s);
-  if (suffix) r.fail(entry.value, `${path}: expected a .service unit, got ${quote(s)}`, 'preflight follows services: name the .service unit this health URL belongs to');
+  if (suffix) {
+    const hint =
+      suffix[1] === 'timer'
+        ? `a timer runs a service: name that one (${s.replace(/\.timer$/, '.service')} unless the timer says Unit=)`
+        : 'preflight follows services: name the .service unit this health URL belongs to';
+    r.fail(entry.value, `${path}: expected a .service unit, got ${quote(s)}`, hint);
+  }
   const unit = s.endsWith('.service') ? s : `${s}.service`;
   if (/@\.service$/.test(unit)) r.fail(entry.value, `${path}: ${quote(s)} is a template, not a running unit`, 'name an instance, e.g. worker@1.service');
   return unit;
@@ -355,9 +366,14 @@ function parseService(r: Reader, map: YamlMap, name: string, namePos: Pos, path:
   if (!SERVICE_NAME.test(name)) {
     r.fail(namePos, `${path}: service name ${quote(name)} is not allowed`, 'names become folder names and URL paths: 1-64 letters, digits, . _ -, starting with a letter or digit');
   }
+  const e = (k: string): YamlEntry | undefined => entryOf(map, k);
   const healthEntry = entryOf(map, 'health_url');
-  if (!healthEntry) r.fail(map, `${path}: missing health_url`, 'add health_url: http://127.0.0.1:8080/health (the URL preflight checks), or tcp://host:port');
-  const healthUrl = parseHealthUrl(r, healthEntry, `${path}.health_url`);
+  const unitEntry = e('unit');
+  if (!healthEntry && !unitEntry) {
+    r.fail(map, `${path}: neither health_url nor unit`, 'add health_url: http://127.0.0.1:8080/health (the URL preflight checks), or unit: backup.service to watch a unit (a timer\'s job) through systemd alone, or both');
+  }
+  const healthUrl = healthEntry ? parseHealthUrl(r, healthEntry, `${path}.health_url`) : null;
+  if (healthUrl === null) rejectProbeKeys(r, map, path);
   const svc: ServiceConfig = {
     name,
     healthUrl,
@@ -365,11 +381,9 @@ function parseService(r: Reader, map: YamlMap, name: string, namePos: Pos, path:
     intervalSeconds: top.intervalSeconds,
     timeoutSeconds: top.timeoutSeconds,
     bufferSamples: top.bufferSamples,
-    ...parseProbeOptions(r, map, path, healthUrl),
+    ...(healthUrl === null ? {} : parseProbeOptions(r, map, path, healthUrl)),
   };
-  const e = (k: string): YamlEntry | undefined => entryOf(map, k);
-  const unit = e('unit');
-  if (unit) svc.unit = parseUnit(r, unit, `${path}.unit`);
+  if (unitEntry) svc.unit = parseUnit(r, unitEntry, `${path}.unit`);
   const status = e('expect_status');
   if (status) svc.expectStatus = parseExpectStatus(r, status, `${path}.expect_status`);
   const body = e('expect_body');
@@ -510,6 +524,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     services: parseServices(r, servicesEntry, { intervalSeconds, timeoutSeconds, timeoutEntry, bufferSamples }),
   };
   if (apiToken !== undefined) config.apiToken = apiToken;
+  const watchEntry = e('watch_failed_units');
+  if (watchEntry) config.watchFailedUnits = r.boolean(watchEntry, 'watch_failed_units');
   if (notificationsEntry) config.notifications = parseNotifications(r, notificationsEntry, listen);
   const maintenanceEntry = e('maintenance');
   if (maintenanceEntry) config.maintenance = parseMaintenance(r, maintenanceEntry, config.services.map((x) => x.name));
@@ -570,6 +586,7 @@ export function formatConfig(c: Config): string {
     `disks: [${c.disks.map((d) => yamlString(d, true)).join(', ')}]`,
     `listen: ${c.listen ? s(hostPort(c.listen.host, c.listen.port)) : 'off'}`,
   ];
+  if (c.watchFailedUnits !== undefined) out.push(`watch_failed_units: ${c.watchFailedUnits}`);
   if (c.apiToken !== undefined) out.push(`api_token: ${s(REDACTED)}`);
   if (c.notifications) {
     const no = c.notifications;
@@ -580,13 +597,16 @@ export function formatConfig(c: Config): string {
   }
   out.push('services:');
   for (const svc of c.services) {
-    out.push(`  - name: ${s(svc.name)}`, `    health_url: ${s(redactUrl(svc.healthUrl, false))}`);
+    out.push(`  - name: ${s(svc.name)}`);
+    if (svc.healthUrl !== null) out.push(`    health_url: ${s(redactUrl(svc.healthUrl, false))}`);
     if (svc.unit !== undefined) out.push(`    unit: ${s(svc.unit)}`);
     const ranges = svc.expectStatus.map(statusText);
-    // a tcp:// check has no status (and refuses the key)
-    if (!/^tcp:/i.test(svc.healthUrl)) out.push(`    expect_status: ${ranges.length === 1 ? ranges[0] : `[${ranges.join(', ')}]`}`);
+    // a tcp:// check has no status (and refuses the key), a unit-only service no check at all
+    if (svc.healthUrl !== null && !/^tcp:/i.test(svc.healthUrl)) out.push(`    expect_status: ${ranges.length === 1 ? ranges[0] : `[${ranges.join(', ')}]`}`);
     if (svc.expectBody !== undefined) out.push(`    expect_body: ${s(svc.expectBody)}`);
-    out.push(`    interval_seconds: ${n(svc.intervalSeconds)}`, `    timeout_seconds: ${n(svc.timeoutSeconds)}`, `    buffer_samples: ${n(svc.bufferSamples)}`);
+    // a unit-only service takes the top-level interval (its unit is polled with the others)
+    if (svc.healthUrl !== null) out.push(`    interval_seconds: ${n(svc.intervalSeconds)}`);
+    out.push(`    timeout_seconds: ${n(svc.timeoutSeconds)}`, `    buffer_samples: ${n(svc.bufferSamples)}`);
     out.push(...formatProbeOptions(svc, s));
   }
   out.push(...formatMaintenance(c.maintenance, s));

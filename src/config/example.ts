@@ -31,11 +31,11 @@ function hostOf(url: string): string | undefined {
 /** What in this config is the example's placeholder, in words; empty when none is. */
 export function examplePlaceholders(config: Config): string[] {
   const out: string[] = [];
-  const services = config.services.filter((s) => isExampleHost(hostOf(s.healthUrl) ?? ''));
+  const services = config.services.filter((s) => s.healthUrl !== null && isExampleHost(hostOf(s.healthUrl) ?? ''));
   if (services.length > 0) {
     const names = services.map((s) => s.name).join(', ');
     const verb = services.length === 1 ? 'checks' : 'check';
-    out.push(`service${services.length === 1 ? '' : 's'} ${names} ${verb} ${hostOf(services[0]!.healthUrl)}, a name reserved for examples`);
+    out.push(`service${services.length === 1 ? '' : 's'} ${names} ${verb} ${hostOf(services[0]!.healthUrl ?? '')}, a name reserved for examples`);
   }
   const n = config.notifications;
   if (n && isExampleHost(hostOf(n.webhook) ?? '')) out.push(`the webhook is at ${hostOf(n.webhook)}, a name reserved for examples`);

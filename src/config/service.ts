@@ -2,7 +2,8 @@
 // tcp://host:port), `headers` (shared with notifications.headers: one validation, one redaction),
 // `tls_ca_file` (read here, at config load, so a missing or unreadable file is an error with its line
 // and not a failed check at 03:00) and `tls_insecure`. Keys that mean nothing for the URL's scheme
-// are errors, not silently ignored: expect_status on a tcp:// check, tls_ca_file on http://.
+// are errors, not silently ignored: expect_status on a tcp:// check, tls_ca_file on http://, any of
+// them on a unit-only service (unit: and no health_url:).
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { quote } from '../util/errors';
@@ -117,6 +118,20 @@ export function parseProbeOptions(r: Reader, map: YamlMap, path: string, healthU
     }
   }
   return out;
+}
+
+/**
+ * A unit-only service (unit: and no health_url:) has no check for these keys to apply to: each is an
+ * error at its line rather than a setting silently ignored.
+ */
+export function rejectProbeKeys(r: Reader, map: YamlMap, path: string): void {
+  for (const key of ['expect_status', 'expect_body', ...PROBE_KEYS]) {
+    const k = map.entries.get(key);
+    if (k) r.fail(k.keyPos, `${path}.${key}: this service has no health_url, so ${key} has nothing to apply to`, `add the health_url: it belongs to, or remove ${key} (the unit alone is watched through systemd)`);
+  }
+  // its unit is read by the one poll of every unit, at the top-level interval: a per-service one would lie
+  const interval = map.entries.get('interval_seconds');
+  if (interval) r.fail(interval.keyPos, `${path}.interval_seconds: a service without health_url has no checks to space`, 'remove it: its unit is polled with the others every top-level interval_seconds (and followed in the journal at once)');
 }
 
 /** Header lines for the effective config: names as given, every value redacted. */

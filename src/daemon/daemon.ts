@@ -24,6 +24,7 @@ import type { Notifier } from './notify';
 import { prepareStore } from './reconcile';
 import { nextRequested } from './requested';
 import { DEFAULT_UNIT_TIMEOUT_MS, commandTimeoutMs, enqueue, newRuntime, oldestJobAgeMs, restoreRuntime, statusExtras, type PersistedState, type ServiceRuntime } from './runtime';
+import { UnitOnlyFeed, unitOnly } from './unit-only';
 import { UnitWatcher, type JobEvent, type RestartEvent } from './units';
 
 /** How long stop() tries to move parked snapshots back before giving up on them. */
@@ -31,8 +32,8 @@ const STOP_FLUSH_MS = 3000;
 /** A host reading younger than this serves a capture as its sample at the failure. */
 const FRESH_SAMPLE_MS = 1000;
 
-/** What caused an effect: a health check, or a unit restart. */
-type Cause = { check: ProbeResult; restart?: undefined } | { restart: RestartEvent; check?: undefined };
+/** What caused an effect: a health check, a unit restart, or a unit-only service's unit seen up again. */
+type Cause = { check: ProbeResult; restart?: undefined } | { restart: RestartEvent; check?: undefined } | { unitUp: true; check?: undefined; restart?: undefined };
 
 import type { DaemonStatus } from './status';
 
@@ -65,6 +66,9 @@ export class Daemon {
   readonly services: ServiceRuntime[];
   private readonly processes: ProcessTable;
   private readonly units: UnitWatcher | null;
+  /** services with unit: and no health_url:, and watch_failed_units (unit-only.ts) */
+  private readonly unitOnly: UnitOnlyFeed;
+  private restored: PersistedState | null = null;
   private sampleTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly now: () => number;
@@ -104,8 +108,18 @@ export class Daemon {
     this.processes = new ProcessTable(opts.procRoot ? { root: opts.procRoot } : {});
     this.services = config.services.map((cfg) => newRuntime(cfg, config, this.mono));
     const unitNames = [...new Set(config.services.flatMap((c) => (c.unit ? [c.unit] : [])))];
+    this.unitOnly = new UnitOnlyFeed({
+      config,
+      services: this.services,
+      log,
+      mono: this.mono,
+      restored: () => this.restored,
+      fail: (e) => this.onRestart(e),
+      recover: (rt, at) => this.apply(rt, step(rt.state, true, { wall: at, mono: this.mono() }, rt.policy), { unitUp: true }),
+      watch: (unit) => this.units?.add(unit),
+    });
     this.units =
-      unitNames.length === 0
+      unitNames.length === 0 && config.watchFailedUnits !== true
         ? null
         : new UnitWatcher({
             units: unitNames,
@@ -113,8 +127,10 @@ export class Daemon {
             timeoutMs: commandTimeoutMs(config.timeoutSeconds),
             log,
             onRestart: (e) => this.onRestart(e),
-            onState: (unit, u, at) => this.onUnitState(unit, u, at),
+            onState: (unit, u, at, polledMono) => this.onUnitState(unit, u, at, polledMono),
             onJob: (e) => this.onJob(e),
+            ...(config.watchFailedUnits === true ? { onFailedUnit: (unit: string, u: UnitState, at: number) => this.unitOnly.discover(unit, u, at) } : {}),
+            mono: this.mono,
             ...(opts.followJournal === false ? { follow: false } : {}),
             now: this.now,
           });
@@ -157,6 +173,7 @@ export class Daemon {
       now: this.now(),
       windowMs: Math.max(60_000, this.config.bufferSamples * this.config.sampleSeconds * 1000),
     });
+    this.restored = state;
     for (const rt of this.services) restoreRuntime(rt, state, this.log);
     await this.mutes.start();
     // (while running, flushParked() retries after every host sample as long as something is parked)
@@ -164,6 +181,7 @@ export class Daemon {
     this.scheduleSampling();
     await this.units?.start();
     for (const rt of this.services) {
+      if (rt.probeSpec === null) continue; // unit-only: the unit watcher is its feed
       // spread the first checks over one interval so services are not probed in lockstep
       this.schedule(rt, Math.random() * Math.min(rt.cfg.intervalSeconds * 1000, 5000));
     }
@@ -273,7 +291,6 @@ export class Daemon {
     }
   }
 
-
   private schedule(rt: ServiceRuntime, delayMs: number): void {
     if (this.stopped) return;
     rt.timer = setTimeout(() => {
@@ -287,6 +304,7 @@ export class Daemon {
   private async check(rt: ServiceRuntime): Promise<void> {
     const cfg = rt.cfg;
     const started = this.mono();
+    if (rt.probeSpec === null) return;
     const result = await probe(rt.probeSpec);
     const expiring = this.expiry.note(cfg.name, result.tls, result.at);
     if (expiring) this.log.warn(expiring);
@@ -304,8 +322,6 @@ export class Daemon {
     this.schedule(rt, checkDelay(r.nextCheckMs, started, this.mono()));
   }
 
-
-
   private apply(rt: ServiceRuntime, r: Step, cause: Cause): void {
     rt.state = r.state;
     for (const e of r.effects) this.perform(rt, e, cause);
@@ -318,10 +334,11 @@ export class Daemon {
       // systemd giving up is no restart of its own, but the end of a crash loop the incident must say
       const limit = e.gaveUp === 'start-limit';
       if (!limit) rt.unitRestartsTotal++;
-      this.log.warn(`${rt.cfg.name}: ${e.unit} ${limit ? 'will not be restarted' : e.exit ? 'exited' : 'restarted'} (${e.reason})`);
+      this.log.warn(`${rt.cfg.name}: ${e.unit} ${limit ? 'will not be restarted' : e.exit ? 'exited' : e.gaveUp === 'failed' ? 'failed' : 'restarted'} (${e.reason})`);
       // the restart that opens (or confirms) an incident is kept for its commit; one that joins an open
       // incident travels with its join effect and is not kept, so it cannot leak into a later incident
       if (rt.state.health !== 'unhealthy') rt.restart = e;
+      if (unitOnly(rt)) this.unitOnly.failed(rt, e);
       // the journal's time is written down; the downtime is timed from when preflight learnt of it
       const r = stepRestart(rt.state, { wall: e.at, mono: this.mono() }, rt.policy);
       this.apply(rt, r, { restart: e });
@@ -333,9 +350,10 @@ export class Daemon {
     }
   }
 
-  private onUnitState(unit: string, u: UnitState, at: number): void {
+  private onUnitState(unit: string, u: UnitState, at: number, polledMono: number): void {
     for (const rt of this.services) {
       if (rt.cfg.unit !== unit) continue;
+      if (unitOnly(rt)) this.unitOnly.onState(rt, unit, u, at, polledMono);
       const t = unitSettings(u.properties);
       // "infinity" waits as long as the default: a deploy that never comes back must still be told
       const timeout = (ms: number | undefined): number => (ms === undefined || !Number.isFinite(ms) ? DEFAULT_UNIT_TIMEOUT_MS : ms);
@@ -347,7 +365,8 @@ export class Daemon {
   /** systemd began or finished a job for a unit: what a requested restart holds (requested.ts). */
   private onJob(e: JobEvent): void {
     for (const rt of this.services) {
-      if (rt.cfg.unit !== e.unit || rt.state.health === 'unhealthy') continue;
+      if (rt.cfg.unit === e.unit && unitOnly(rt)) this.unitOnly.onJob(rt, e);
+      if (rt.cfg.unit !== e.unit || rt.state.health === 'unhealthy' || unitOnly(rt)) continue;
       const before = rt.requested;
       rt.requested = nextRequested(before, e, rt.unitTimeouts, this.mono());
       if (rt.requested?.type === 'restart' && before?.type !== 'restart') {
@@ -416,6 +435,4 @@ export class Daemon {
         return;
     }
   }
-
-
 }

@@ -8,6 +8,7 @@ import { captureContext, mergeContexts, readUnit, refreshJournal, storedContext,
 import { SNAPSHOT_SCHEMA, iso, type Snapshot, type SnapshotError } from '../incident/snapshot';
 import { SnapshotSerializeError, type SnapshotStore } from '../incident/store';
 import type { CaptureCoordinator } from '../incident/coordinator';
+import { unitFailed } from '../incident/unit-failed';
 import type { HostSample, HostSampler } from '../sample/host';
 import type { ProcessTable } from '../sample/procs';
 import { errorMessage } from '../util/errors';
@@ -174,7 +175,9 @@ export class Incidents {
     // next start reconciles from the store (reconcile.ts); the other order would leave an open
     // incident in the state with no file
     await this.persist();
-    const what = error?.message ?? (restart ? `${restart.unit} restarted` : 'failed');
+    // a unit-only service's unit failed (a oneshot's exit 1): systemd restarted nothing
+    const unitOnlyWhat = restart && unitFailed(snapshot) ? `${restart.unit} failed${snapshot.exit ? ` (${snapshot.exit.code} ${snapshot.exit.status})` : ''}` : null;
+    const what = error?.message ?? unitOnlyWhat ?? (restart ? `${restart.unit} restarted` : 'failed');
     const parked = this.o.store.parkedIn(cfg.name, snapshot.id);
     const where = parked === 'memory' ? `snapshot ${snapshot.id} parked in memory (not on disk yet; served by the API)` : `snapshot ${file}`;
     this.o.log.error(`${cfg.name}: DOWN (${what}); ${snapshot.probable_cause}; ${where}`);

@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import type { NotificationsConfig } from '../config/config';
 import { formatDuration } from '../util/units';
 import { iso, notificationIn, upgradeSnapshot, type Snapshot, type SnapshotError, type SnapshotNotification } from '../incident/snapshot';
+import { unitFailed } from '../incident/unit-failed';
 import { errorMessage } from '../util/errors';
 import { sleep } from '../util/time';
 import { post, type PostResult } from './post';
@@ -43,6 +44,8 @@ export interface NotifyFacts {
   link: string | null;
   snapshotId: string;
   downtimeSeconds: number | null;
+  /** see unitFailed: the unit of a unit-only service failed (told as down) */
+  unitFailed?: true;
 }
 
 /** One HTTP request body and the headers the format needs. */
@@ -83,9 +86,9 @@ export function snapshotLink(publicUrl: string | undefined, service: string, id:
 }
 
 /** What failed, in as few words as a phone notification allows. */
-export function whatFailed(s: Pick<Snapshot, 'error' | 'trigger' | 'exit'>): string {
+export function whatFailed(s: Pick<Snapshot, 'error' | 'trigger' | 'exit'> & Partial<Pick<Snapshot, 'health_url' | 'unit'>>): string {
   const e = s.error;
-  if (s.trigger === 'unit_restart') return `restarted by systemd${s.exit ? ` (${s.exit.code} ${s.exit.status})` : ''}`;
+  if (s.trigger === 'unit_restart') return `${unitFailed(s) ? 'failed' : 'restarted by systemd'}${s.exit ? ` (${s.exit.code} ${s.exit.status})` : ''}`;
   if (!e) return s.trigger === 'manual' ? 'manual snapshot' : 'failed';
   if (e.kind === 'http_status') return e.status === null ? 'unexpected HTTP status' : String(e.status);
   if (e.kind === 'unit') return e.message || 'unit failed';
@@ -107,12 +110,13 @@ export function factsOf(s: Snapshot, event: NotifyEvent, publicUrl: string | und
     link: snapshotLink(publicUrl, s.service, s.id),
     snapshotId: s.id,
     downtimeSeconds: s.recovery?.downtime_seconds ?? null,
+    ...(unitFailed(s) ? { unitFailed: true as const } : {}),
   };
 }
 
 /** "dead-drop down on box", "dead-drop recovered on box" */
 export function title(f: NotifyFacts): string {
-  const verb = f.event === 'recovered' ? 'recovered' : f.trigger === 'unit_restart' ? 'restarted' : f.trigger === 'manual' ? 'snapshot' : 'down';
+  const verb = f.event === 'recovered' ? 'recovered' : f.trigger === 'unit_restart' && f.unitFailed !== true ? 'restarted' : f.trigger === 'manual' ? 'snapshot' : 'down';
   return `${f.service} ${verb} on ${f.host}`;
 }
 

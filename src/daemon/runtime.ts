@@ -22,8 +22,8 @@ export const DEFAULT_UNIT_TIMEOUT_MS = 90_000;
 
 export interface ServiceRuntime {
   cfg: ServiceConfig;
-  /** fixed per service: built once, not per check */
-  probeSpec: ProbeSpec;
+  /** fixed per service: built once, not per check; null for a unit-only service (no health URL, no check) */
+  probeSpec: ProbeSpec | null;
   policy: MonitorPolicy;
   state: MonitorState;
   probes: ProbeRing;
@@ -65,7 +65,7 @@ export interface ServiceRuntime {
 export function newRuntime(cfg: ServiceConfig, config: Config, mono: () => number = () => performance.now()): ServiceRuntime {
   return {
       cfg,
-      probeSpec: probeSpecOf(cfg),
+      probeSpec: cfg.healthUrl === null ? null : probeSpecOf(cfg),
       policy: {
         failureThreshold: config.failureThreshold,
         intervalMs: cfg.intervalSeconds * 1000,

@@ -43,8 +43,8 @@ export type Route =
 export type Routed = { ok: true; route: Route } | { ok: false; status: number; error: string };
 
 export interface RouteContext {
-  /** the configured service names; nothing else is a service */
-  services: ReadonlySet<string>;
+  /** the configured service names (and those watch_failed_units made since); nothing else is a service */
+  services: { has(name: string): boolean };
   /** the largest `?limit=` */
   retention: number;
   maxUrlBytes?: number;
@@ -142,6 +142,8 @@ export interface ApiServerOptions {
   limits?: Partial<typeof SERVER_LIMITS>;
   /** the wall clock /status reads incident and unit ages on (a test's own); Date.now by default */
   now?: () => number;
+  /** the services now, when they can grow at run time (watch_failed_units); default: the config's */
+  hasService?: (name: string) => boolean;
 }
 
 export class ApiServer {
@@ -154,7 +156,7 @@ export class ApiServer {
   constructor(private readonly opts: ApiServerOptions) {
     this.limits = { ...SERVER_LIMITS, ...opts.limits };
     this.ctx = {
-      services: new Set(opts.config.services.map((s) => s.name)),
+      services: opts.hasService ? { has: opts.hasService } : new Set(opts.config.services.map((s) => s.name)),
       retention: opts.config.retention,
       maxUrlBytes: this.limits.maxUrlBytes,
     };

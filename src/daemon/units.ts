@@ -14,6 +14,7 @@ import { parseJournalJson, type JournalEntry } from '../systemd/journal';
 import { parseMainProcessExit, parseRestartScheduled } from '../systemd/exit';
 import { isStartLimitLine, parseJobLine } from '../systemd/records';
 import { parseUnitList } from '../systemd/timespan';
+import { listFailedUnits } from '../systemd/failed-units';
 import { showUnits, type UnitState } from '../systemd/unit';
 import type { SnapshotExit } from '../incident/snapshot';
 import { follow, type Follower } from '../util/exec';
@@ -56,14 +57,22 @@ export interface UnitWatcherOptions {
   timeoutMs: number;
   log: Logger;
   onRestart: (e: RestartEvent) => void;
-  /** every poll, each configured unit's state (for the service rings) */
-  onState?: (unit: string, u: UnitState, at: number) => void;
+  /** every poll, each configured unit's state (for the service rings); `polledMono`: when the poll began */
+  onState?: (unit: string, u: UnitState, at: number, polledMono: number) => void;
+  /**
+   * watch_failed_units: each poll also lists the host's failed service units, and each one no watched
+   * unit answers to is shown once and handed here (then polled with the others: see add())
+   */
+  onFailedUnit?: (unit: string, u: UnitState, at: number) => void;
   /** systemd's job lines about a unit, as the follower sees them */
   onJob?: (e: JobEvent) => void;
   /** follow the journal for events (default true) */
   follow?: boolean;
   journalctl?: string;
+  systemctl?: string;
   now?: () => number;
+  /** the monotonic clock (default performance.now()) */
+  mono?: () => number;
 }
 
 /** Follower restarts allowed per window before it is left for dead (polling carries on). */
@@ -105,6 +114,8 @@ export function restartFromPoll(prev: UnitState, cur: UnitState): Pick<RestartEv
 }
 
 export class UnitWatcher {
+  /** the configured units, and those watch_failed_units added since */
+  private readonly units: string[];
   private readonly last = new Map<string, UnitState>();
   /** configured name -> every name the unit answers to (its Id, its Names=, the configured one) */
   private readonly names = new Map<string, Set<string>>();
@@ -117,16 +128,32 @@ export class UnitWatcher {
   private stopped = false;
   private polling: Promise<void> | null = null;
   private readonly now: () => number;
+  private readonly mono: () => number;
+  /** the failed-units listing is down: said once until it answers again */
+  private listingDown = false;
 
   constructor(private readonly o: UnitWatcherOptions) {
     this.now = o.now ?? Date.now;
+    this.mono = o.mono ?? (() => performance.now());
+    this.units = [...o.units];
   }
 
   async start(): Promise<void> {
-    if (this.o.units.length === 0) return;
+    if (this.units.length === 0 && !this.o.onFailedUnit) return;
     await this.poll(); // the first poll only records where every unit stands
-    if (this.o.follow !== false) this.startFollower();
+    // units found later by watch_failed_units are followed by the poll alone (the follower's matches are fixed)
+    if (this.o.follow !== false && this.units.length > 0) this.startFollower();
     this.schedule();
+  }
+
+  /** Poll `unit` with the others from now on (a failed unit watch_failed_units found). */
+  add(unit: string): void {
+    if (!this.units.includes(unit)) this.units.push(unit);
+  }
+
+  /** Whether some watched unit answers to `name` (its Id, an alias, or the name as configured). */
+  watches(name: string): boolean {
+    return this.configuredFor(name).length > 0;
   }
 
   async stop(): Promise<void> {
@@ -144,7 +171,7 @@ export class UnitWatcher {
 
   /** The configured units that answer to `name` (an Id or an alias). */
   private configuredFor(name: string): string[] {
-    return this.o.units.filter((u) => u === name || this.names.get(u)?.has(name) === true);
+    return this.units.filter((u) => u === name || this.names.get(u)?.has(name) === true);
   }
 
   /** Report a dead run unless that invocation was reported already (by the other source). */
@@ -170,17 +197,46 @@ export class UnitWatcher {
   }
 
   private async poll(): Promise<void> {
-    const r = await showUnits(this.o.units, { timeoutMs: this.o.timeoutMs });
+    const polledMono = this.mono();
+    const asked = [...this.units];
+    const r = await showUnits(asked, { timeoutMs: this.o.timeoutMs, ...(this.o.systemctl ? { systemctl: this.o.systemctl } : {}) });
     const at = this.now();
     if (!r.ok) {
       this.o.log.debug(`unit poll: ${r.reason}`);
+    } else this.record(asked, r.units, at, polledMono);
+    if (this.o.onFailedUnit) await this.findFailed();
+  }
+
+  /** watch_failed_units: the host's failed service units that no watched unit answers to, each handed on once. */
+  private async findFailed(): Promise<void> {
+    const listed = await listFailedUnits({ timeoutMs: this.o.timeoutMs, ...(this.o.systemctl ? { systemctl: this.o.systemctl } : {}) });
+    if (!listed.ok) {
+      if (!this.listingDown) this.o.log.warn(`watch_failed_units: cannot list failed units (${listed.reason}); said once until it works again`);
+      this.listingDown = true;
       return;
     }
-    r.units.forEach((cur, i) => {
-      const unit = this.o.units[i];
+    this.listingDown = false;
+    const fresh = listed.units.filter((u) => !this.watches(u));
+    if (fresh.length === 0) return;
+    // shown first, so the new service's first capture has the dead run's invocation and its names are known
+    const shown = await showUnits(fresh, { timeoutMs: this.o.timeoutMs, ...(this.o.systemctl ? { systemctl: this.o.systemctl } : {}) });
+    if (!shown.ok) return; // the next poll lists them again
+    const at = this.now();
+    shown.units.forEach((cur, i) => {
+      const unit = fresh[i];
+      if (unit === undefined || this.stopped) return;
+      this.names.set(unit, new Set([unit, ...(cur.id ? [cur.id] : []), ...parseUnitList(cur.properties.Names)]));
+      this.last.set(unit, cur);
+      this.o.onFailedUnit?.(unit, cur, at);
+    });
+  }
+
+  private record(asked: readonly string[], units: readonly UnitState[], at: number, polledMono: number): void {
+    units.forEach((cur, i) => {
+      const unit = asked[i];
       if (unit === undefined) return;
       this.names.set(unit, new Set([unit, ...(cur.id ? [cur.id] : []), ...parseUnitList(cur.properties.Names)]));
-      this.o.onState?.(unit, cur, at);
+      this.o.onState?.(unit, cur, at, polledMono);
       const prev = this.last.get(unit);
       this.last.set(unit, cur);
       if (!prev) return;
@@ -201,7 +257,7 @@ export class UnitWatcher {
     this.followerStarts.push(t);
     // PID 1's lines about these units: "Main process exited", "Failed with result", "Scheduled restart job"
     // the journal names a unit by its Id: an alias in the config is matched through the first poll
-    const ids = [...new Set(this.o.units.map((u) => this.canonical(u)))];
+    const ids = [...new Set(this.units.map((u) => this.canonical(u)))];
     // --since now, not -n 0: journalctl 252 following with -n 0 a UNIT= that has no earlier entry shows only
     // the last few lines and drops the rest (fixtures/systemd/README.md: 13 of 15 cases lost lines)
     const args = ['-f', '-o', 'json', '--since', 'now', '--no-pager', '-q', '_PID=1', ...ids.map((u) => `UNIT=${u}`)];

@@ -384,7 +384,9 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const journalVersion = journalctlVersion({ journalctl, timeoutMs });
   const manager = systemctlVersion({ systemctl, timeoutMs });
   const unitRead = units.length > 0 ? showUnits(units, { timeoutMs, systemctl }) : Promise.resolve(null);
-  const probes = mapLimit(services, PROBE_CONCURRENCY, async (svc) =>
+  // a unit-only service has no health URL to ask: its unit is checked with the others above
+  const checked = services.filter((svc) => svc.healthUrl !== null);
+  const probes = mapLimit(checked, PROBE_CONCURRENCY, async (svc) =>
     probeCheck(
       svc,
       await probe(probeSpecOf(svc, Math.min(svc.timeoutSeconds * 1000, opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS))),

@@ -264,7 +264,7 @@ export async function captureContext(opts: CaptureOptions): Promise<CapturedCont
   } catch (err) {
     errors.push({ part: 'memory.events', reason: errorMessage(err) });
   }
-  const where = healthAddress(opts.service.healthUrl);
+  const where = opts.service.healthUrl === null ? null : healthAddress(opts.service.healthUrl);
   const scene = opts.scene !== false;
   const listening = scene && opts.refused && where ? listeningAt(where, unit, opts.procRoot) : null;
   const servicePid = scene && !unitName && where ? portOwner(where, opts.procRoot) : null;

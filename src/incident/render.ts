@@ -5,6 +5,7 @@ import { upgradeSnapshot, type Finding, type Snapshot, type SnapshotProcess } fr
 import { clip } from '../util/text';
 import { hhmmss, withoutTime } from '../util/time';
 import { formatBytes, formatDuration } from '../util/units';
+import { unitFailed } from './unit-failed';
 
 export { formatBytes, formatDuration };
 
@@ -81,7 +82,8 @@ function head(s: Snapshot): string[] {
   const status = s.recovery
     ? `recovered at ${when(s.recovery.at)} after ${formatDuration(s.recovery.downtime_seconds)}`
     : 'not recovered when captured';
-  out.push(`${s.service} failed at ${when(s.transition.first_failure_at)} (${TRIGGER_WORDS[s.trigger] ?? s.trigger}); ${status}`);
+  const trigger = unitFailed(s) ? 'its unit failed' : (TRIGGER_WORDS[s.trigger] ?? s.trigger);
+  out.push(`${s.service} failed at ${when(s.transition.first_failure_at)} (${trigger}); ${status}`);
   const first = s.findings[0];
   const told = first !== undefined && first.cause === s.probable_cause;
   // version 2 quotes the line bare (its time is the finding's `at`); version 1 has only the evidence

@@ -136,7 +136,8 @@ export interface Snapshot {
   schema: string;
   id: string;
   service: string;
-  health_url: string;
+  /** null for a unit watched without a health URL */
+  health_url: string | null;
   unit: Record<string, string> | null;
   host: SnapshotHost;
   trigger: Trigger;

@@ -3,8 +3,17 @@
 import type { ServiceConfig } from '../config/config';
 import type { ProbeSpec } from './result';
 
-/** The check of `svc`, given at most `timeoutMs` (default: its timeout_seconds). */
+/** A check asked of a unit-only service: a caller's bug (such a service is watched through systemd alone). */
+export class NoHealthUrlError extends Error {
+  constructor(readonly service: string) {
+    super(`service ${service} has no health_url to check`);
+    this.name = 'NoHealthUrlError';
+  }
+}
+
+/** The check of `svc` (one with a health URL: a unit-only service has no check), given at most `timeoutMs` (default: its timeout_seconds). */
 export function probeSpecOf(svc: ServiceConfig, timeoutMs = svc.timeoutSeconds * 1000): ProbeSpec {
+  if (svc.healthUrl === null) throw new NoHealthUrlError(svc.name);
   return {
     url: svc.healthUrl,
     timeoutMs,

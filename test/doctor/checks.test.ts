@@ -269,7 +269,7 @@ describe('probeCheck (a real server on 127.0.0.1)', () => {
   for (const c of cases) {
     test(c.name, async () => {
       const s = svc(c.input());
-      const got = probeCheck(s, await probe({ url: s.healthUrl, timeoutMs: 2000, expectStatus: s.expectStatus }));
+      const got = probeCheck(s, await probe({ url: s.healthUrl ?? '', timeoutMs: 2000, expectStatus: s.expectStatus }));
       assert.equal(got.name, 'health URL for web answers');
       assert.equal(got.ok, c.want.ok, JSON.stringify(got));
       assert.match(got.detail, c.want.detail);
