@@ -1,6 +1,7 @@
 // What the daemon writes about an incident, in the service's queue: the capture, the commit (the
-// snapshot built and saved), a restart joining an open incident (its diagnosis taken again when the
-// unit gives up), the recovery, notifications and their outcomes, and .state.json.
+// snapshot built and saved, or a later failure appended to the episode it joins: episodes.ts), a
+// restart joining an open incident (its diagnosis taken again when the unit gives up), the recovery,
+// the episode's end, notifications and their outcomes (notices.ts), and .state.json.
 import path from 'node:path';
 import type { Config } from '../config/config';
 import { buildSnapshot, rediagnose, type BuildInput } from '../incident/build';
@@ -11,8 +12,23 @@ import type { CaptureCoordinator } from '../incident/coordinator';
 import type { HostSample, HostSampler } from '../sample/host';
 import type { ProcessTable } from '../sample/procs';
 import { errorMessage } from '../util/errors';
+import { formatDuration } from '../util/units';
+import {
+  appendOccurrence,
+  countRestart,
+  downtimeSeconds,
+  flappingText,
+  joinsEpisode,
+  occurrencesText,
+  recordRecovery,
+  reminderDue,
+  resolveEpisode,
+  startEpisode,
+  type Appended,
+} from './episodes';
 import type { Logger } from './log';
 import type { Effect } from './monitor';
+import { EpisodeTimers, HeldNotices } from './notices';
 import { applyOutcome, type Notifier, type NotifyEvent } from './notify';
 import { commandTimeoutMs, enqueue, persistedState, type PersistedState, type ServiceRuntime } from './runtime';
 import type { RestartEvent, UnitWatcher } from './units';
@@ -43,6 +59,11 @@ export interface IncidentsOptions {
     onIncident?: (snapshot: Snapshot, path: string) => void;
     onRecovery?: (snapshot: Snapshot, path: string) => void;
   };
+  /**
+   * Notifications held for `service` now (mute or maintenance: B's mute.ts), or null to send. While
+   * held, a message is not sent, the snapshot says `muted`, and releaseHeld() sends it later.
+   */
+  held?: (service: string) => { until: string; reason: string | null } | null;
 }
 
 export class Incidents {
@@ -51,8 +72,36 @@ export class Incidents {
   /** when each capture ended on the monotonic clock: a held capture's age decides if it is read again */
   private readonly finishedMono = new WeakMap<CapturedContext, number>();
   private failing = false;
+  private readonly timers = new EpisodeTimers();
+  private readonly heldNotices = new HeldNotices();
 
   constructor(private readonly o: IncidentsOptions) {}
+
+  private get flapWindowMs(): number {
+    return this.o.config.flapWindowSeconds * 1000;
+  }
+
+  private get reminderMs(): number {
+    return this.o.config.reminderSeconds * 1000;
+  }
+
+  /**
+   * After a restart of preflight: the timers of the episodes .state.json kept (an open one reminds, a
+   * recovered one resolves when what is left of its flap window has passed).
+   */
+  resume(): void {
+    for (const rt of this.o.services) {
+      const ep = rt.episode;
+      if (!ep) continue;
+      if (ep.recoveredAt === null) this.scheduleReminder(rt, ep.id);
+      else this.scheduleResolve(rt, ep.id, ep.recoveredAt + this.flapWindowMs - this.o.now());
+    }
+  }
+
+  /** No timer fires after this (the store may be closing). */
+  stop(): void {
+    this.timers.stop();
+  }
 
   /** The last .state.json write failed (said once per outage): the daemon retries it on its timer. */
   get stateFailing(): boolean {
@@ -150,7 +199,11 @@ export class Incidents {
       rt.restartHistory = [...rt.restartHistory, { at: snapshot.transition.first_failure_at, nRestarts }].slice(-RESTART_HISTORY);
     }
     rt.restart = null;
-    this.o.notifier?.markPending('down', snapshot);
+    if (joinsEpisode(rt.episode, e.firstFailureAt, this.flapWindowMs) && (await this.joinEpisode(rt, snapshot, e.firstFailureAt, error, restart))) return;
+    // a new episode; an older one whose flap window has passed (its timer not fired yet) ends first
+    if (rt.episode) await this.resolve(rt, rt.episode.id);
+    startEpisode(snapshot);
+    this.prepare(rt, 'down', snapshot);
     // save parks what the dir refuses (it does not throw for that); only what cannot be JSON comes back
     let file: string;
     try {
@@ -158,14 +211,17 @@ export class Incidents {
     } catch (err) {
       if (!(err instanceof SnapshotSerializeError)) throw err;
       this.o.log.error(`${cfg.name}: ${errorMessage(err)}; saving what is known`);
-      snapshot = minimalSnapshot(input, 'serialise', err);
-      this.o.notifier?.markPending('down', snapshot);
+      snapshot = startEpisode(minimalSnapshot(input, 'serialise', err));
+      this.prepare(rt, 'down', snapshot);
       file = await this.o.store.save(snapshot);
     }
     this.lastCaptureDurationMs = context.finishedAt - context.startedAt;
     rt.incidentsTotal[snapshot.trigger]++;
     rt.openIncident = { id: snapshot.id, firstFailureAt: e.firstFailureAt };
     rt.lastIncident = { firstFailureAt: snapshot.transition.first_failure_at, recoveredAt: null };
+    rt.episode = { id: snapshot.id, recoveredAt: null };
+    rt.reminderSentAt = this.mono();
+    rt.causeChangedSent = false;
     // the snapshot first, the state second: a kill between them leaves the state behind, which the
     // next start reconciles from the store (reconcile.ts); the other order would leave an open
     // incident in the state with no file
@@ -176,6 +232,46 @@ export class Incidents {
     this.o.log.error(`${cfg.name}: DOWN (${what}); ${snapshot.probable_cause}; ${where}`);
     this.o.events.onIncident?.(snapshot, file);
     this.notify(rt, 'down', snapshot);
+    this.scheduleReminder(rt, snapshot.id);
+  }
+
+  /**
+   * A confirmed failure within the flap window of the episode's recovery: appended to its file (a
+   * compact occurrence; the full capture only when the cause changed), no file of its own. False when
+   * the episode's file is gone (retention, a person): the failure is then an episode of its own.
+   */
+  private async joinEpisode(rt: ServiceRuntime, built: Snapshot, firstFailureAt: number, error: SnapshotError | null, restart: RestartEvent | null): Promise<boolean> {
+    const id = rt.episode!.id;
+    let appended: Appended | null = null;
+    let before = '';
+    const done = await this.update(rt, id, (ep) => {
+      const captures = ep.captures ?? [];
+      before = captures.length > 0 ? captures[captures.length - 1]!.probable_cause : ep.probable_cause;
+      appended = appendOccurrence(ep, built);
+      if (restart) countRestart(ep);
+      return true;
+    });
+    const a = appended as Appended | null;
+    if (!done || !a) return false;
+    this.timers.clear(rt.cfg.name, 'resolve');
+    rt.episode = { id, recoveredAt: null };
+    rt.openIncident = { id, firstFailureAt };
+    rt.lastIncident = { firstFailureAt: built.transition.first_failure_at, recoveredAt: null };
+    await this.persist();
+    const ep = done.snapshot;
+    const n = ep.episode?.occurrences ?? 1;
+    const what = error?.message ?? (restart ? `${restart.unit} restarted` : 'failed');
+    this.o.log.error(`${rt.cfg.name}: DOWN again (${what}); ${built.probable_cause}; occurrence ${n} of episode ${id}${a.captureKept ? ' (cause changed: full capture kept)' : ''}`);
+    if (a.causeChanged && !rt.causeChangedSent) {
+      rt.causeChangedSent = true;
+      this.notify(rt, 'cause_changed', ep, `cause changed: ${built.probable_cause} (was: ${before})`);
+    }
+    if (reminderDue(rt.reminderSentAt, this.mono(), this.reminderMs) || n === 2) {
+      // the second failure is what makes it flapping: said at once, then at most once per reminder
+      rt.reminderSentAt = this.mono();
+      this.notify(rt, 'flapping', ep, flappingText(ep, this.o.now()));
+    }
+    return true;
   }
 
   /**
@@ -195,6 +291,7 @@ export class Incidents {
       fresh = await this.run({ ...this.captureOptions(rt, rt.openIncident?.firstFailureAt ?? restart.at, false, undefined), scene: false });
     }
     const done = await this.update(rt, id, (snapshot) => {
+      countRestart(snapshot);
       if (fresh && snapshot.schema === SNAPSHOT_SCHEMA) {
         rediagnose(snapshot, {
           ...this.buildArgs(rt),
@@ -206,9 +303,9 @@ export class Incidents {
         });
         return true;
       }
-      if (snapshot.exit !== null || !restart.exit) return false;
-      snapshot.exit = restart.exit;
-      return true;
+      const exitBefore = snapshot.exit;
+      if (exitBefore === null && restart.exit) snapshot.exit = restart.exit;
+      return snapshot.episode !== undefined || snapshot.exit !== exitBefore;
     });
     this.o.log.info(`${rt.cfg.name}: ${restart.unit} restart joined incident ${id}${done && fresh ? `; now: ${done.snapshot.probable_cause}` : ''}`);
   }
@@ -247,7 +344,8 @@ export class Incidents {
   async recover(rt: ServiceRuntime, at: number, downtimeMs: number): Promise<void> {
     const cfg = rt.cfg;
     const id = rt.openIncident?.id ?? null;
-    const seconds = Math.round(downtimeMs / 1000);
+    // one rounding, said alike in the log, the snapshot and the message
+    const seconds = downtimeSeconds(downtimeMs);
     // the recovery into the snapshot first, the state second: a kill between them leaves an open
     // incident in the state whose file says recovered, which the next start drops (reconcile.ts); the
     // other order would leave a recovered-in-state incident whose file says it is still open
@@ -257,38 +355,147 @@ export class Incidents {
         done = await this.update(rt, id, (snapshot) => {
           snapshot.recovery = {
             at: iso(at),
-            downtime_seconds: Math.round(downtimeMs / 100) / 10,
+            downtime_seconds: seconds,
             samples: this.o.sampler.window(Date.parse(snapshot.transition.first_failure_at)),
           };
-          this.o.notifier?.markPending('recovered', snapshot);
+          recordRecovery(snapshot, seconds);
           return true;
         });
       }
     } finally {
       rt.openIncident = null;
       if (rt.lastIncident) rt.lastIncident = { ...rt.lastIncident, recoveredAt: iso(at) };
+      // the episode stays joinable for the flap window: a failure in it is the same episode
+      if (id && rt.episode?.id === id) rt.episode = { id, recoveredAt: at };
       await this.persist();
     }
     if (!id) {
-      this.o.log.info(`${cfg.name}: recovered after ${seconds}s`);
+      this.o.log.info(`${cfg.name}: recovered after ${formatDuration(seconds)}`);
       return;
     }
     if (!done) {
-      this.o.log.warn(`${cfg.name}: recovered after ${seconds}s, but snapshot ${id} is gone; recovery not recorded`);
+      this.o.log.warn(`${cfg.name}: recovered after ${formatDuration(seconds)}, but snapshot ${id} is gone; recovery not recorded`);
+      rt.episode = null;
       return;
     }
     const parked = this.o.store.parkedIn(cfg.name, id);
-    this.o.log.info(`${cfg.name}: recovered after ${seconds}s; ${path.basename(done.file)} updated${parked ? ` (parked in ${parked}: it lands with its recovery)` : ''}`);
+    const n = done.snapshot.episode?.occurrences ?? 1;
+    const window = this.o.config.flapWindowSeconds;
+    const waits = window > 0 ? `; the episode ends if it stays up ${formatDuration(window)}` : '';
+    const sofar = n > 1 ? ` (${n} occurrences so far)` : '';
+    this.o.log.info(`${cfg.name}: recovered after ${formatDuration(seconds)}${sofar}; ${path.basename(done.file)} updated${parked ? ` (parked in ${parked}: it lands with its recovery)` : ''}${waits}`);
     this.o.events.onRecovery?.(done.snapshot, done.file);
+    this.timers.clear(cfg.name, 'remind');
+    if (window > 0) this.scheduleResolve(rt, id, window * 1000);
+    else await this.resolve(rt, id);
+  }
+
+  /**
+   * The episode is over: its flap window passed after the last recovery with no new failure. Its file
+   * says resolved, and the one "recovered" message goes out with the episode's total downtime and
+   * occurrences (the same figures as the log line and the file).
+   */
+  private async resolve(rt: ServiceRuntime, id: string): Promise<void> {
+    const ep = rt.episode;
+    if (ep?.id !== id || ep.recoveredAt === null) return;
+    this.timers.clear(rt.cfg.name, 'resolve');
+    this.timers.clear(rt.cfg.name, 'remind');
+    rt.episode = null;
+    const done = await this.update(rt, id, (snapshot) => {
+      resolveEpisode(snapshot, this.o.now());
+      this.prepare(rt, 'recovered', snapshot);
+      return true;
+    });
+    await this.persist();
+    if (!done) return;
+    const e = done.snapshot.episode;
+    const total = e?.downtime_seconds ?? done.snapshot.recovery?.downtime_seconds ?? 0;
+    this.o.log.info(`${rt.cfg.name}: episode ${id} resolved after ${formatDuration(total)} down${occurrencesText(e?.occurrences ?? 1)}`);
     this.notify(rt, 'recovered', done.snapshot);
   }
 
+  private scheduleResolve(rt: ServiceRuntime, id: string, ms: number): void {
+    this.timers.set(rt.cfg.name, 'resolve', ms, () => enqueue(rt, () => this.resolve(rt, id), this.o.log));
+  }
+
+  /** While a failure of the episode stays open: a "still down" (or flapping) reminder every reminder_seconds. */
+  private scheduleReminder(rt: ServiceRuntime, id: string): void {
+    this.timers.set(rt.cfg.name, 'remind', this.reminderMs, () =>
+      enqueue(
+        rt,
+        async () => {
+          if (rt.openIncident?.id !== id) return;
+          const found = await this.o.store.read(rt.cfg.name, id);
+          if (found && reminderDue(rt.reminderSentAt, this.mono(), this.reminderMs)) {
+            rt.reminderSentAt = this.mono();
+            const snapshot = JSON.parse(found.text) as Snapshot;
+            this.notify(rt, 'flapping', snapshot, flappingText(snapshot, this.o.now()));
+          }
+          this.scheduleReminder(rt, id);
+        },
+        this.o.log,
+      ),
+    );
+  }
+
   // --- notifications: queued once the snapshot is durable; the outcome is written back through this
-  // service's work queue, so it never races the recovery rewrite.
-  private notify(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot): void {
-    this.o.notifier?.notify(event, snapshot, (outcome) =>
-      // retention may have removed it first: then there is nothing to record the outcome in
-      enqueue(rt, () => this.update(rt, snapshot.id, (current) => applyOutcome(current, event, outcome)).then(() => undefined), this.o.log),
+  // service's work queue, so it never races the recovery rewrite. Every message goes through notify(),
+  // the one place a mute holds it.
+
+  /** Before a snapshot is written: `pending` for the message about it, or `muted` when it will be held. */
+  private prepare(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot): void {
+    const held = this.o.held?.(rt.cfg.name) ?? null;
+    if (held) snapshot.muted = held;
+    else this.o.notifier?.markPending(event, snapshot);
+  }
+
+  notify(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot, detail: string | null = null): void {
+    const notifier = this.o.notifier;
+    if (!notifier?.wants(event)) return;
+    const held = this.o.held?.(rt.cfg.name) ?? null;
+    if (held) {
+      this.heldNotices.add(rt.cfg.name, { event, detail });
+      this.o.log.info(`${rt.cfg.name}: ${event} not notified: muted until ${held.until}${held.reason ? ` (${held.reason})` : ''}`);
+      if (snapshot.muted?.until !== held.until || snapshot.muted.reason !== held.reason) {
+        const mark = (current: Snapshot): boolean => {
+          current.muted = held;
+          return true;
+        };
+        enqueue(rt, () => this.update(rt, snapshot.id, mark).then(() => undefined), this.o.log);
+      }
+      return;
+    }
+    notifier.notify(
+      event,
+      snapshot,
+      (outcome) =>
+        // retention may have removed it first: then there is nothing to record the outcome in
+        enqueue(rt, () => this.update(rt, snapshot.id, (current) => applyOutcome(current, event, outcome)).then(() => undefined), this.o.log),
+      detail,
+    );
+  }
+
+  /**
+   * A mute or maintenance window of this service ended: what it held is sent now if the failure is
+   * still open (the episode as it is now), else dropped (the failure ended inside the window).
+   */
+  releaseHeld(rt: ServiceRuntime): void {
+    const held = this.heldNotices.take(rt.cfg.name);
+    if (held.length === 0) return;
+    const id = rt.openIncident?.id;
+    if (!id) {
+      this.o.log.info(`${rt.cfg.name}: ${held.length} held notification(s) not sent: the failure ended while muted`);
+      return;
+    }
+    enqueue(
+      rt,
+      async () => {
+        const found = await this.o.store.read(rt.cfg.name, id);
+        if (!found) return;
+        const snapshot = JSON.parse(found.text) as Snapshot;
+        for (const h of held) if (h.event !== 'recovered') this.notify(rt, h.event, snapshot, h.detail);
+      },
+      this.o.log,
     );
   }
 
