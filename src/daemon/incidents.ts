@@ -4,7 +4,10 @@
 // the episode's end, notifications and their outcomes (notices.ts), and .state.json.
 import path from 'node:path';
 import type { Config } from '../config/config';
-import { buildSnapshot, rediagnose, type BuildInput } from '../incident/build';
+import { buildSnapshot, minimalSnapshot, rediagnose, type BuildInput } from '../incident/build';
+
+/** Re-exported: it was here before build.ts held it. */
+export { minimalSnapshot };
 import { captureContext, mergeContexts, readUnit, refreshJournal, storedContext, type CaptureOptions, type CapturedContext } from '../incident/capture';
 import { SNAPSHOT_SCHEMA, iso, type Snapshot, type SnapshotError } from '../incident/snapshot';
 import { SnapshotSerializeError, type SnapshotStore } from '../incident/store';
@@ -28,8 +31,8 @@ import {
 } from './episodes';
 import type { Logger } from './log';
 import type { Effect } from './monitor';
-import { EpisodeTimers, HeldNotices } from './notices';
-import { applyOutcome, type Notifier, type NotifyEvent } from './notify';
+import { EpisodeTimers, Notices } from './notices';
+import type { Notifier, NotifyEvent } from './notify';
 import { commandTimeoutMs, enqueue, persistedState, type PersistedState, type ServiceRuntime } from './runtime';
 import type { RestartEvent, UnitWatcher } from './units';
 
@@ -73,9 +76,20 @@ export class Incidents {
   private readonly finishedMono = new WeakMap<CapturedContext, number>();
   private failing = false;
   private readonly timers = new EpisodeTimers();
-  private readonly heldNotices = new HeldNotices();
+  private readonly notices: Notices;
 
-  constructor(private readonly o: IncidentsOptions) {}
+  constructor(private readonly o: IncidentsOptions) {
+    this.notices = new Notices({
+      ...(o.notifier ? { notifier: o.notifier } : {}),
+      ...(o.held ? { held: o.held } : {}),
+      log: o.log,
+      update: (rt, id, change) => this.update(rt, id, change),
+      read: async (rt, id) => {
+        const found = await o.store.read(rt.cfg.name, id);
+        return found ? (JSON.parse(found.text) as Snapshot) : null;
+      },
+    });
+  }
 
   private get flapWindowMs(): number {
     return this.o.config.flapWindowSeconds * 1000;
@@ -438,65 +452,20 @@ export class Incidents {
     );
   }
 
-  // --- notifications: queued once the snapshot is durable; the outcome is written back through this
-  // service's work queue, so it never races the recovery rewrite. Every message goes through notify(),
-  // the one place a mute holds it.
+  // --- notifications (notices.ts): every message goes through notify(), the one place a mute holds it
 
   /** Before a snapshot is written: `pending` for the message about it, or `muted` when it will be held. */
   private prepare(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot): void {
-    const held = this.o.held?.(rt.cfg.name) ?? null;
-    if (held) snapshot.muted = held;
-    else this.o.notifier?.markPending(event, snapshot);
+    this.notices.prepare(rt, event, snapshot);
   }
 
   notify(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot, detail: string | null = null): void {
-    const notifier = this.o.notifier;
-    if (!notifier?.wants(event)) return;
-    const held = this.o.held?.(rt.cfg.name) ?? null;
-    if (held) {
-      this.heldNotices.add(rt.cfg.name, { event, detail });
-      this.o.log.info(`${rt.cfg.name}: ${event} not notified: muted until ${held.until}${held.reason ? ` (${held.reason})` : ''}`);
-      if (snapshot.muted?.until !== held.until || snapshot.muted.reason !== held.reason) {
-        const mark = (current: Snapshot): boolean => {
-          current.muted = held;
-          return true;
-        };
-        enqueue(rt, () => this.update(rt, snapshot.id, mark).then(() => undefined), this.o.log);
-      }
-      return;
-    }
-    notifier.notify(
-      event,
-      snapshot,
-      (outcome) =>
-        // retention may have removed it first: then there is nothing to record the outcome in
-        enqueue(rt, () => this.update(rt, snapshot.id, (current) => applyOutcome(current, event, outcome)).then(() => undefined), this.o.log),
-      detail,
-    );
+    this.notices.notify(rt, event, snapshot, detail);
   }
 
-  /**
-   * A mute or maintenance window of this service ended: what it held is sent now if the failure is
-   * still open (the episode as it is now), else dropped (the failure ended inside the window).
-   */
+  /** A mute or maintenance window of this service ended: what it held goes out if the failure is still open. */
   releaseHeld(rt: ServiceRuntime): void {
-    const held = this.heldNotices.take(rt.cfg.name);
-    if (held.length === 0) return;
-    const id = rt.openIncident?.id;
-    if (!id) {
-      this.o.log.info(`${rt.cfg.name}: ${held.length} held notification(s) not sent: the failure ended while muted`);
-      return;
-    }
-    enqueue(
-      rt,
-      async () => {
-        const found = await this.o.store.read(rt.cfg.name, id);
-        if (!found) return;
-        const snapshot = JSON.parse(found.text) as Snapshot;
-        for (const h of held) if (h.event !== 'recovered') this.notify(rt, h.event, snapshot, h.detail);
-      },
-      this.o.log,
-    );
+    this.notices.releaseHeld(rt);
   }
 
   /**
@@ -521,42 +490,4 @@ export class Incidents {
       );
     return this.persisting;
   }
-}
-
-/**
- * What is known when the full snapshot cannot be made (`what` failed: building it, or turning it into
- * JSON): the service, trigger, times, the failed check and the error itself, so the incident still has
- * its file, its notification and its recovery.
- */
-export function minimalSnapshot(b: BuildInput, what: 'build' | 'serialise', err: unknown): Snapshot {
-  const reason = `the snapshot could not be ${what === 'build' ? 'built' : 'serialised'}: ${errorMessage(err)}`;
-  const ctx = b.context;
-  return {
-    schema: SNAPSHOT_SCHEMA,
-    id: b.id,
-    service: b.service.name,
-    health_url: b.service.healthUrl,
-    unit: null,
-    host: ctx.host,
-    trigger: b.trigger,
-    transition: { first_failure_at: iso(b.firstFailureAt), confirmed_at: iso(b.confirmedAt), consecutive_failures: b.consecutiveFailures },
-    error: b.error,
-    summary: `no summary (${reason})`,
-    probable_cause: `no cause found (${reason})`,
-    findings: [],
-    context: [],
-    last_words: [],
-    samples: { host: [], probe: [] },
-    exit: null,
-    journal: [],
-    kernel: [],
-    processes: null,
-    recovery: null,
-    capture: {
-      started_at: iso(ctx.startedAt),
-      finished_at: iso(ctx.finishedAt),
-      duration_ms: ctx.finishedAt - ctx.startedAt,
-      errors: [...ctx.errors, { part: 'snapshot', reason }],
-    },
-  };
 }

@@ -2,7 +2,10 @@
 // window passed after the last recovery) and remind while it stays open, and the messages held while a
 // service is muted, sent by releaseHeld when the mute ends with the failure still open. What is sent
 // and when is decided in incidents.ts; this only remembers.
-import type { NotifyEvent } from './notify';
+import type { Snapshot } from '../incident/snapshot';
+import type { Logger } from './log';
+import { applyOutcome, type Notifier, type NotifyEvent } from './notify';
+import { enqueue, type ServiceRuntime } from './runtime';
 
 /** A message held while muted: sent later with the episode as it is then. */
 export interface HeldNotice {
@@ -68,5 +71,80 @@ export class EpisodeTimers {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+  }
+}
+
+export interface NoticesOptions {
+  notifier?: Notifier;
+  held?: (service: string) => { until: string; reason: string | null } | null;
+  log: Logger;
+  /** rewrite a stored snapshot in the service's queue (Incidents.update) */
+  update: (rt: ServiceRuntime, id: string, change: (s: Snapshot) => boolean) => Promise<unknown>;
+  read: (rt: ServiceRuntime, id: string) => Promise<Snapshot | null>;
+}
+
+/**
+ * Sending or holding a message: queued once the snapshot is durable; the outcome is written back
+ * through the service's work queue, so it never races the recovery rewrite.
+ */
+export class Notices {
+  private readonly heldNotices = new HeldNotices();
+
+  constructor(private readonly o: NoticesOptions) {}
+
+  /** Before a snapshot is written: `pending` for the message about it, or `muted` when it will be held. */
+  prepare(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot): void {
+    const held = this.o.held?.(rt.cfg.name) ?? null;
+    if (held) snapshot.muted = held;
+    else this.o.notifier?.markPending(event, snapshot);
+  }
+
+  notify(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot, detail: string | null = null): void {
+    const notifier = this.o.notifier;
+    if (!notifier?.wants(event)) return;
+    const held = this.o.held?.(rt.cfg.name) ?? null;
+    if (held) {
+      this.heldNotices.add(rt.cfg.name, { event, detail });
+      this.o.log.info(`${rt.cfg.name}: ${event} not notified: muted until ${held.until}${held.reason ? ` (${held.reason})` : ''}`);
+      if (snapshot.muted?.until !== held.until || snapshot.muted.reason !== held.reason) {
+        const mark = (current: Snapshot): boolean => {
+          current.muted = held;
+          return true;
+        };
+        enqueue(rt, () => this.o.update(rt, snapshot.id, mark).then(() => undefined), this.o.log);
+      }
+      return;
+    }
+    notifier.notify(
+      event,
+      snapshot,
+      (outcome) =>
+        // retention may have removed it first: then there is nothing to record the outcome in
+        enqueue(rt, () => this.o.update(rt, snapshot.id, (current: Snapshot) => applyOutcome(current, event, outcome)).then(() => undefined), this.o.log),
+      detail,
+    );
+  }
+
+  /**
+   * A mute or maintenance window of this service ended: what it held is sent now if the failure is
+   * still open (the episode as it is now), else dropped (the failure ended inside the window).
+   */
+  releaseHeld(rt: ServiceRuntime): void {
+    const held = this.heldNotices.take(rt.cfg.name);
+    if (held.length === 0) return;
+    const id = rt.openIncident?.id;
+    if (!id) {
+      this.o.log.info(`${rt.cfg.name}: ${held.length} held notification(s) not sent: the failure ended while muted`);
+      return;
+    }
+    enqueue(
+      rt,
+      async () => {
+        const snapshot = await this.o.read(rt, id);
+        if (!snapshot) return;
+        for (const h of held) if (h.event !== 'recovered') this.notify(rt, h.event, snapshot, h.detail);
+      },
+      this.o.log,
+    );
   }
 }

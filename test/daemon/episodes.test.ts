@@ -1,0 +1,298 @@
+// Episodes: the pure joins and bounds (episodes.ts) as tables, and the notification sequence of a real
+// Incidents over a real store in a temp folder, driven with given times and captures (no probes, no
+// daemon), with a notifier stub that records what would be sent.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { parseConfig } from '../../src/config/config';
+import type { CapturedContext } from '../../src/incident/capture';
+import type { Snapshot, SnapshotError } from '../../src/incident/snapshot';
+import { SnapshotStore } from '../../src/incident/store';
+import {
+  MAX_CAPTURES,
+  MAX_OCCURRENCES,
+  appendOccurrence,
+  flappingText,
+  joinsEpisode,
+  recordRecovery,
+  reminderDue,
+  startEpisode,
+} from '../../src/daemon/episodes';
+import { Incidents } from '../../src/daemon/incidents';
+import type { Notifier, NotifyEvent } from '../../src/daemon/notify';
+import { newRuntime } from '../../src/daemon/runtime';
+import { snapshotFixture } from './_helpers';
+
+const T0 = Date.parse('2026-11-25T03:00:00.000Z');
+
+describe('joinsEpisode', () => {
+  const cases: { name: string; last: { id: string; recoveredAt: number | null } | null; at: number; want: boolean }[] = [
+    { name: 'no episode', last: null, at: T0, want: false },
+    { name: 'episode still open (a restart joins through join(), not here)', last: { id: 'a', recoveredAt: null }, at: T0, want: false },
+    { name: 'inside the window', last: { id: 'a', recoveredAt: T0 }, at: T0 + 599_000, want: true },
+    { name: 'at the window edge', last: { id: 'a', recoveredAt: T0 }, at: T0 + 600_000, want: true },
+    { name: 'past the window', last: { id: 'a', recoveredAt: T0 }, at: T0 + 600_001, want: false },
+    { name: 'before the recovery (clock step)', last: { id: 'a', recoveredAt: T0 }, at: T0 - 5000, want: true },
+  ];
+  for (const c of cases) test(c.name, () => assert.equal(joinsEpisode(c.last, c.at, 600_000), c.want));
+});
+
+function failure(at: number, cause: string, error: SnapshotError | null = { kind: 'http_status', status: 503, message: 'HTTP 503', latency_ms: 3 }): Snapshot {
+  return snapshotFixture({
+    id: new Date(at).toISOString().replace(/:/g, '-'),
+    transition: { first_failure_at: new Date(at).toISOString(), confirmed_at: new Date(at).toISOString(), consecutive_failures: 2 },
+    probable_cause: cause,
+    findings: [{ cause, evidence: [] }],
+    error,
+  });
+}
+
+describe('appendOccurrence', () => {
+  const cases: { name: string; causes: string[]; want: { occurrences: number; listed: number; captures: number; changed: boolean[]; state: string } }[] = [
+    { name: 'one failure', causes: ['A'], want: { occurrences: 1, listed: 1, captures: 0, changed: [], state: 'open' } },
+    { name: 'same cause again: compact only', causes: ['A', 'A', 'A'], want: { occurrences: 3, listed: 3, captures: 0, changed: [false, false], state: 'flapping' } },
+    { name: 'a new cause: full capture', causes: ['A', 'B', 'B'], want: { occurrences: 3, listed: 3, captures: 1, changed: [true, false], state: 'flapping' } },
+    { name: 'back to the first cause: a change again', causes: ['A', 'B', 'A'], want: { occurrences: 3, listed: 3, captures: 2, changed: [true, true], state: 'flapping' } },
+    {
+      name: `captures bounded at ${MAX_CAPTURES}`,
+      causes: ['A', 'B', 'C', 'D', 'E', 'F'],
+      want: { occurrences: 6, listed: 6, captures: MAX_CAPTURES, changed: [true, true, true, true, true], state: 'flapping' },
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const ep = startEpisode(failure(T0, c.causes[0]!));
+      const changed = c.causes.slice(1).map((cause, i) => appendOccurrence(ep, failure(T0 + (i + 1) * 1000, cause)).causeChanged);
+      assert.deepEqual(
+        { occurrences: ep.episode!.occurrences, listed: ep.occurrences!.length, captures: ep.captures!.length, changed, state: ep.episode!.state },
+        c.want,
+      );
+      // the file's top stays the first capture's
+      assert.equal(ep.probable_cause, c.causes[0]);
+    });
+  }
+
+  test(`occurrences bounded at ${MAX_OCCURRENCES}: the first and the newest kept, the dropped counted`, () => {
+    const ep = startEpisode(failure(T0, 'A'));
+    const n = MAX_OCCURRENCES + 25;
+    for (let i = 1; i < n; i++) appendOccurrence(ep, failure(T0 + i * 1000, 'A'));
+    assert.equal(ep.episode!.occurrences, n);
+    assert.equal(ep.occurrences!.length, MAX_OCCURRENCES);
+    assert.equal(ep.episode!.occurrences_dropped, 25);
+    assert.equal(ep.occurrences![0]!.at, new Date(T0).toISOString());
+    assert.equal(ep.occurrences![MAX_OCCURRENCES - 1]!.at, new Date(T0 + (n - 1) * 1000).toISOString());
+    assert.equal(ep.occurrences![1]!.at, new Date(T0 + 26 * 1000).toISOString());
+  });
+
+  test('an occurrence is compact: time, trigger, error, exit, first finding, duration', () => {
+    const ep = startEpisode(failure(T0, 'A'));
+    appendOccurrence(ep, failure(T0 + 1000, 'A', { kind: 'timeout', status: null, message: 'no answer within 2000 ms', latency_ms: 2000 }));
+    recordRecovery(ep, 4.2);
+    assert.deepEqual(ep.occurrences![1], {
+      at: new Date(T0 + 1000).toISOString(),
+      trigger: 'health_check',
+      error: { kind: 'timeout', status: null, message: 'no answer within 2000 ms' },
+      exit: null,
+      finding: 'A',
+      duration_seconds: 4.2,
+    });
+    assert.equal(ep.episode!.downtime_seconds, 4.2);
+  });
+});
+
+describe('reminders and texts', () => {
+  const cases: { last: number | null; now: number; want: boolean }[] = [
+    { last: null, now: 0, want: true },
+    { last: 0, now: 3_599_999, want: false },
+    { last: 0, now: 3_600_000, want: true },
+  ];
+  for (const c of cases) test(`reminderDue(${c.last}, ${c.now})`, () => assert.equal(reminderDue(c.last, c.now, 3_600_000), c.want));
+
+  test('flappingText', () => {
+    const ep = startEpisode(failure(T0, 'OOM kill of node'));
+    assert.equal(flappingText(ep, T0 + 3_600_000), 'still down after 1h00m, OOM kill of node');
+    for (let i = 1; i < 7; i++) appendOccurrence(ep, failure(T0 + i * 60_000, 'OOM kill of node'));
+    assert.equal(flappingText(ep, T0 + 12 * 60_000), 'flapping: 7 failures in 12m00s, OOM kill of node');
+  });
+});
+
+// --- the sequence of messages a real Incidents sends --------------------------------------------
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'preflight-episodes-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+interface Sent {
+  event: NotifyEvent;
+  detail: string | null;
+}
+
+function rig(name: string, opts: { flap: number; held?: () => { until: string; reason: string | null } | null }) {
+  const dir = path.join(tmp, name);
+  const config = parseConfig(
+    [`snapshot_dir: ${JSON.stringify(dir)}`, `flap_window_seconds: ${opts.flap}`, 'reminder_seconds: 3600', 'listen: off', 'services:', '  - name: web', '    health_url: http://127.0.0.1:1/health'].join('\n'),
+    path.join(tmp, `${name}.yaml`),
+  );
+  const store = new SnapshotStore({ dir, retention: 50, warn: () => undefined });
+  const rt = newRuntime(config.services[0]!, config);
+  const sent: Sent[] = [];
+  const notifier = {
+    wants: () => true,
+    markPending: () => undefined,
+    notify: (event: NotifyEvent, _s: Snapshot, _done: unknown, detail: string | null = null) => (sent.push({ event, detail }), true),
+  } as unknown as Notifier;
+  const logged: string[] = [];
+  const log = { error: (m: string) => logged.push(m), warn: (m: string) => logged.push(m), info: (m: string) => logged.push(m), debug: () => undefined };
+  let wall = T0;
+  const incidents = new Incidents({
+    config,
+    store,
+    sampler: { window: () => [] } as never,
+    processes: {} as never,
+    services: [rt],
+    units: null,
+    log: log as never,
+    now: () => wall,
+    mono: () => wall,
+    notifier,
+    events: {},
+    ...(opts.held ? { held: opts.held } : {}),
+  });
+  const context = (at: number): CapturedContext => ({
+    startedAt: at,
+    finishedAt: at + 10,
+    host: { hostname: 'box', kernel: null, cpus: 2, boot_id: null, uptime_seconds: null, preflight_version: 'test' },
+    unit: null,
+    journal: [],
+    kernel: [],
+    processes: null,
+    memoryEvents: null,
+    errors: [],
+  });
+  return {
+    rt,
+    sent,
+    logged,
+    incidents,
+    store,
+    /** a confirmed failure at `at` (ms after T0) with this error */
+    async fail(at: number, error: SnapshotError): Promise<void> {
+      wall = T0 + at;
+      rt.state = { health: 'unhealthy', consecutiveFailures: 2, firstFailureAt: wall };
+      await incidents.commit(rt, { kind: 'commit', trigger: 'health_check', firstFailureAt: wall, confirmedAt: wall, consecutiveFailures: 2 }, Promise.resolve(context(wall)), null, error, null);
+    },
+    async up(at: number, downMs: number): Promise<void> {
+      wall = T0 + at;
+      await incidents.recover(rt, wall, downMs);
+    },
+  };
+}
+
+const E503: SnapshotError = { kind: 'http_status', status: 503, message: 'HTTP 503', latency_ms: 3 };
+const ETIMEOUT: SnapshotError = { kind: 'timeout', status: null, message: 'no answer within 2000 ms', latency_ms: 2000 };
+
+describe('the notification sequence', () => {
+  type Step = ['fail', number, SnapshotError] | ['up', number, number];
+  const cases: { name: string; flap: number; steps: Step[]; want: NotifyEvent[]; files: number; occurrences: number[] }[] = [
+    { name: 'one failure, window 0: down, recovered at once', flap: 0, steps: [['fail', 0, E503], ['up', 5000, 5000]], want: ['down', 'recovered'], files: 1, occurrences: [1] },
+    {
+      name: 'flaps 5 times, one cause: down, flapping once (recovered waits for the flap window)',
+      flap: 600,
+      steps: [0, 1, 2, 3, 4].flatMap((i): Step[] => [['fail', i * 20_000, E503], ['up', i * 20_000 + 5000, 5000]]),
+      want: ['down', 'flapping'],
+      files: 1,
+      occurrences: [5],
+    },
+    {
+      name: 'the cause changes: one cause_changed, then flapping',
+      flap: 600,
+      steps: [['fail', 0, E503], ['up', 5000, 5000], ['fail', 20_000, ETIMEOUT], ['up', 25_000, 5000], ['fail', 40_000, E503]],
+      want: ['down', 'cause_changed', 'flapping'],
+      files: 1,
+      occurrences: [3],
+    },
+    {
+      name: 'a failure past the window: the first episode resolves, a second opens',
+      flap: 600,
+      steps: [['fail', 0, E503], ['up', 5000, 5000], ['fail', 5000 + 600_001, E503]],
+      want: ['down', 'recovered', 'down'],
+      files: 2,
+      occurrences: [1, 1],
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const r = rig(c.name.replace(/[^a-z0-9]+/gi, '-'), { flap: c.flap });
+      for (const s of c.steps) {
+        if (s[0] === 'fail') await r.fail(s[1], s[2]);
+        else await r.up(s[1], s[2]);
+      }
+      await r.rt.work;
+      assert.deepEqual(
+        r.sent.map((x) => x.event),
+        c.want,
+      );
+      const list = await r.store.list('web');
+      assert.equal(list.length, c.files);
+      const counts = await Promise.all(list.map(async (e) => (JSON.parse((await r.store.read('web', e.id))!.text) as Snapshot).episode!.occurrences));
+      assert.deepEqual(counts.reverse(), c.occurrences);
+      r.incidents.stop();
+    });
+  }
+
+  test('flapping text and the resolved figures: log, message and file say the same downtime', async () => {
+    const r = rig('figures', { flap: 0.05 });
+    await r.fail(0, E503);
+    await r.up(2000, 2000);
+    // 10 ms after the recovery: inside the 50 ms window (whose real timer then resolves it)
+    await r.fail(2010, E503);
+    await r.up(4350, 2340);
+    await new Promise((res) => setTimeout(res, 150));
+    await r.rt.work;
+    assert.deepEqual(r.sent, [
+      { event: 'down', detail: null },
+      { event: 'flapping', detail: 'flapping: 2 failures in 2s, HTTP 503, no cause found' },
+      { event: 'recovered', detail: null },
+    ]);
+    const s = JSON.parse((await r.store.last('web'))!.text) as Snapshot;
+    assert.equal(s.episode!.state, 'resolved');
+    assert.equal(s.episode!.downtime_seconds, 4.3);
+    assert.equal(r.logged.filter((l) => l.includes('resolved after')).length, 1);
+    assert.match(r.logged.find((l) => l.includes('resolved after'))!, /episode \S+ resolved after 4s down \(2 occurrences\)$/);
+  });
+
+  test('held while muted: nothing sent, the file says muted; releaseHeld while still down sends the down', async () => {
+    let muted: { until: string; reason: string | null } | null = { until: '2026-11-25T04:00:00.000Z', reason: 'deploy' };
+    const r = rig('held', { flap: 600, held: () => muted });
+    await r.fail(0, E503);
+    await r.rt.work;
+    assert.deepEqual(r.sent, []);
+    const s = JSON.parse((await r.store.last('web'))!.text) as Snapshot;
+    assert.deepEqual(s.muted, { until: '2026-11-25T04:00:00.000Z', reason: 'deploy' });
+    muted = null;
+    r.incidents.releaseHeld(r.rt);
+    await r.rt.work;
+    assert.deepEqual(
+      (r.sent as Sent[]).map((x) => x.event),
+      ['down'],
+    );
+    // once released there is nothing held: a second release sends nothing more
+    r.incidents.releaseHeld(r.rt);
+    await r.rt.work;
+    assert.equal(r.sent.length, 1);
+    r.incidents.stop();
+  });
+
+  test('held, and the failure ends inside the mute: nothing is sent at release', async () => {
+    let muted: { until: string; reason: string | null } | null = { until: '2026-11-25T04:00:00.000Z', reason: null };
+    const r = rig('held-ended', { flap: 600, held: () => muted });
+    await r.fail(0, E503);
+    await r.up(3000, 3000);
+    muted = null;
+    r.incidents.releaseHeld(r.rt);
+    await r.rt.work;
+    assert.deepEqual(r.sent, []);
+    r.incidents.stop();
+  });
+});
