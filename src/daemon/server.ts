@@ -18,6 +18,7 @@
 // - Responses: Cache-Control: no-store, X-Content-Type-Options: nosniff, a CSP that allows nothing.
 //   A snapshot is served byte for byte as stored.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { entryJson } from '../incident/snapshot-file';
 import * as http from 'node:http';
 import { isIPv4, isIPv6, type AddressInfo, type Socket } from 'node:net';
 import { hostPort, type Config } from '../config/config';
@@ -268,16 +269,7 @@ export class ApiServer {
         return;
       }
       case 'list': {
-        const out = (await store.list(rt.service)).slice(0, rt.limit).map((e) => ({
-          service: e.service,
-          id: e.id,
-          at: e.at,
-          trigger: e.trigger,
-          summary: e.summary,
-          probable_cause: e.probableCause,
-          notification: e.notification ?? null,
-          url: `/failure-context/${e.service}/${e.id}`,
-        }));
+        const out = (await store.list(rt.service)).slice(0, rt.limit).map((e) => ({ ...entryJson(e), url: `/failure-context/${e.service}/${e.id}` }));
         this.send(res, head, 200, out);
         return;
       }
