@@ -9,19 +9,11 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import type { Snapshot } from '../../src/incident/snapshot';
 import { receiver, request, type Receiver } from '../daemon/_helpers';
-import { PreflightProcess, RunningDaemon, TestService, snapshotFiles, waitFor } from './daemon';
+import { FAST, PreflightProcess, RunningDaemon, TestService, snapshotFiles, waitFor } from './daemon';
 
 const SERVICE = 'flappy';
-const INTERVALS = [
-  'interval_seconds: 0.25',
-  'failure_threshold: 2',
-  'confirm_interval_seconds: 0.1',
-  'sample_seconds: 0.5',
-  'buffer_samples: 10',
-  'journal_lines: 10',
-  'flap_window_seconds: 3',
-  'reminder_seconds: 3600',
-].join('\n');
+// the shared fast checks, with a 3 s flap window instead of none
+const INTERVALS = `${FAST.replace('flap_window_seconds: 0', 'flap_window_seconds: 3')}\nreminder_seconds: 3600`;
 
 const open: Array<{ close(): Promise<void> } | RunningDaemon> = [];
 after(async () => {
