@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseConfig } from '../../src/config/config';
 import type { CapturedContext } from '../../src/incident/capture';
-import type { Snapshot, SnapshotError } from '../../src/incident/snapshot';
+import { renderSnapshot } from '../../src/incident/render';
+import { upgradeSnapshot, type Snapshot, type SnapshotError } from '../../src/incident/snapshot';
 import { SnapshotStore } from '../../src/incident/store';
 import {
   MAX_CAPTURES,
@@ -99,6 +100,45 @@ describe('appendOccurrence', () => {
       duration_seconds: 4.2,
     });
     assert.equal(ep.episode!.downtime_seconds, 4.2);
+  });
+});
+
+describe('reading and rendering episodes', () => {
+  const cases: { name: string; schema: string; recovery: Snapshot['recovery']; want: NonNullable<Snapshot['episode']> }[] = [
+    {
+      name: 'v2, recovered',
+      schema: 'preflight.snapshot/2',
+      recovery: { at: '2026-11-25T03:06:18.123Z', downtime_seconds: 133, samples: [] },
+      want: { state: 'resolved', occurrences: 1, restarts: 0, downtime_seconds: 133, last_failure_at: '2026-11-25T03:04:05.123Z' },
+    },
+    { name: 'v1, open', schema: 'preflight.snapshot/1', recovery: null, want: { state: 'open', occurrences: 1, restarts: 0, downtime_seconds: 0, last_failure_at: '2026-11-25T03:04:05.123Z' } },
+  ];
+  for (const c of cases) {
+    test(`a ${c.name} file reads as an episode of one`, () => {
+      const s = snapshotFixture({ schema: c.schema, recovery: c.recovery });
+      delete s.episode;
+      assert.deepEqual(upgradeSnapshot(s).episode, c.want);
+    });
+  }
+
+  test('last/show of a flapping episode: its counts, its occurrences, where the cause changed', () => {
+    const f = (at: string, cause: string): Snapshot =>
+      snapshotFixture({ transition: { first_failure_at: at, confirmed_at: at, consecutive_failures: 2 }, probable_cause: cause, findings: [{ cause, evidence: [] }] });
+    const ep = startEpisode(f('2026-11-25T03:00:00.000Z', 'A'));
+    recordRecovery(ep, 5);
+    appendOccurrence(ep, f('2026-11-25T03:01:00.000Z', 'A'));
+    recordRecovery(ep, 7.5);
+    appendOccurrence(ep, f('2026-11-25T03:02:00.000Z', 'B'));
+    const lines = renderSnapshot(ep).split('\n');
+    assert.deepEqual(lines.slice(0, 2), ['dead-drop failed at 2026-11-25 03:00:00 UTC (health check failed); not recovered when captured', '  episode: flapping, 3 failures, 13s down in total']);
+    const at = lines.indexOf('occurrences:');
+    assert.deepEqual(lines.slice(at, at + 5), [
+      'occurrences:',
+      '  2026-11-25 03:00:00 UTC  unexpected HTTP status 503  5s down     A',
+      '  2026-11-25 03:01:00 UTC  unexpected HTTP status 503  8s down     A',
+      '  2026-11-25 03:02:00 UTC  unexpected HTTP status 503  still down  B',
+      '  cause changed at 2026-11-25 03:02:00 UTC: B',
+    ]);
   });
 });
 

@@ -140,7 +140,7 @@ export function assertNothingLost(dir: string, failed: string[], opts: { per?: n
   for (const s of failed) {
     for (const f of snapshotFiles(dir, s)) {
       assert.equal(f.snapshot.service, s, f.file);
-      assert.equal(f.snapshot.schema, 'preflight.snapshot/2', f.file);
+      assert.equal(f.snapshot.schema, 'preflight.snapshot/3', f.file);
       assert.ok(f.snapshot.error, `${f.file}: no error`);
       if (opts.recovered) assert.ok(f.snapshot.recovery, `${f.file}: no recovery`);
     }
