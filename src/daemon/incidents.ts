@@ -16,22 +16,11 @@ import type { HostSample, HostSampler } from '../sample/host';
 import type { ProcessTable } from '../sample/procs';
 import { errorMessage } from '../util/errors';
 import { formatDuration } from '../util/units';
-import {
-  appendOccurrence,
-  countRestart,
-  downtimeSeconds,
-  flappingText,
-  joinsEpisode,
-  occurrencesText,
-  recordRecovery,
-  reminderDue,
-  resolveEpisode,
-  startEpisode,
-  type Appended,
-} from './episodes';
+import { countRestart, downtimeSeconds, recordRecovery, startEpisode } from './episodes';
 import type { Logger } from './log';
 import type { Effect } from './monitor';
-import { EpisodeTimers, Notices } from './notices';
+import { EpisodeFlow } from './episode-flow';
+import { Notices } from './notices';
 import type { Notifier, NotifyEvent } from './notify';
 import { commandTimeoutMs, enqueue, persistedState, type PersistedState, type ServiceRuntime } from './runtime';
 import type { RestartEvent, UnitWatcher } from './units';
@@ -75,8 +64,8 @@ export class Incidents {
   /** when each capture ended on the monotonic clock: a held capture's age decides if it is read again */
   private readonly finishedMono = new WeakMap<CapturedContext, number>();
   private failing = false;
-  private readonly timers = new EpisodeTimers();
   private readonly notices: Notices;
+  private readonly episodes: EpisodeFlow;
 
   constructor(private readonly o: IncidentsOptions) {
     this.notices = new Notices({
@@ -89,32 +78,30 @@ export class Incidents {
         return found ? (JSON.parse(found.text) as Snapshot) : null;
       },
     });
+    this.episodes = new EpisodeFlow({
+      config: o.config,
+      services: o.services,
+      log: o.log,
+      now: o.now,
+      mono: () => this.mono(),
+      update: (rt, id, change) => this.update(rt, id, change),
+      read: async (rt, id) => {
+        const found = await o.store.read(rt.cfg.name, id);
+        return found ? (JSON.parse(found.text) as Snapshot) : null;
+      },
+      persist: () => this.persist(),
+      notices: this.notices,
+    });
   }
 
-  private get flapWindowMs(): number {
-    return this.o.config.flapWindowSeconds * 1000;
-  }
-
-  private get reminderMs(): number {
-    return this.o.config.reminderSeconds * 1000;
-  }
-
-  /**
-   * After a restart of preflight: the timers of the episodes .state.json kept (an open one reminds, a
-   * recovered one resolves when what is left of its flap window has passed).
-   */
+  /** After a restart of preflight: the timers of the episodes .state.json kept (episode-flow.ts). */
   resume(): void {
-    for (const rt of this.o.services) {
-      const ep = rt.episode;
-      if (!ep) continue;
-      if (ep.recoveredAt === null) this.scheduleReminder(rt, ep.id);
-      else this.scheduleResolve(rt, ep.id, ep.recoveredAt + this.flapWindowMs - this.o.now());
-    }
+    this.episodes.resume();
   }
 
   /** No timer fires after this (the store may be closing). */
   stop(): void {
-    this.timers.stop();
+    this.episodes.stop();
   }
 
   /** The last .state.json write failed (said once per outage): the daemon retries it on its timer. */
@@ -213,9 +200,9 @@ export class Incidents {
       rt.restartHistory = [...rt.restartHistory, { at: snapshot.transition.first_failure_at, nRestarts }].slice(-RESTART_HISTORY);
     }
     rt.restart = null;
-    if (joinsEpisode(rt.episode, e.firstFailureAt, this.flapWindowMs) && (await this.joinEpisode(rt, snapshot, e.firstFailureAt, error, restart))) return;
+    if (await this.episodes.joinIfDue(rt, snapshot, e.firstFailureAt, error, restart)) return;
     // a new episode; an older one whose flap window has passed (its timer not fired yet) ends first
-    if (rt.episode) await this.resolve(rt, rt.episode.id);
+    if (rt.episode) await this.episodes.resolve(rt, rt.episode.id);
     startEpisode(snapshot);
     this.prepare(rt, 'down', snapshot);
     // save parks what the dir refuses (it does not throw for that); only what cannot be JSON comes back
@@ -233,9 +220,6 @@ export class Incidents {
     rt.incidentsTotal[snapshot.trigger]++;
     rt.openIncident = { id: snapshot.id, firstFailureAt: e.firstFailureAt };
     rt.lastIncident = { firstFailureAt: snapshot.transition.first_failure_at, recoveredAt: null };
-    rt.episode = { id: snapshot.id, recoveredAt: null };
-    rt.reminderSentAt = this.mono();
-    rt.causeChangedSent = false;
     // the snapshot first, the state second: a kill between them leaves the state behind, which the
     // next start reconciles from the store (reconcile.ts); the other order would leave an open
     // incident in the state with no file
@@ -245,47 +229,8 @@ export class Incidents {
     const where = parked === 'memory' ? `snapshot ${snapshot.id} parked in memory (not on disk yet; served by the API)` : `snapshot ${file}`;
     this.o.log.error(`${cfg.name}: DOWN (${what}); ${snapshot.probable_cause}; ${where}`);
     this.o.events.onIncident?.(snapshot, file);
+    this.episodes.opened(rt, snapshot.id);
     this.notify(rt, 'down', snapshot);
-    this.scheduleReminder(rt, snapshot.id);
-  }
-
-  /**
-   * A confirmed failure within the flap window of the episode's recovery: appended to its file (a
-   * compact occurrence; the full capture only when the cause changed), no file of its own. False when
-   * the episode's file is gone (retention, a person): the failure is then an episode of its own.
-   */
-  private async joinEpisode(rt: ServiceRuntime, built: Snapshot, firstFailureAt: number, error: SnapshotError | null, restart: RestartEvent | null): Promise<boolean> {
-    const id = rt.episode!.id;
-    let appended: Appended | null = null;
-    let before = '';
-    const done = await this.update(rt, id, (ep) => {
-      const captures = ep.captures ?? [];
-      before = captures.length > 0 ? captures[captures.length - 1]!.probable_cause : ep.probable_cause;
-      appended = appendOccurrence(ep, built);
-      if (restart) countRestart(ep);
-      return true;
-    });
-    const a = appended as Appended | null;
-    if (!done || !a) return false;
-    this.timers.clear(rt.cfg.name, 'resolve');
-    rt.episode = { id, recoveredAt: null };
-    rt.openIncident = { id, firstFailureAt };
-    rt.lastIncident = { firstFailureAt: built.transition.first_failure_at, recoveredAt: null };
-    await this.persist();
-    const ep = done.snapshot;
-    const n = ep.episode?.occurrences ?? 1;
-    const what = error?.message ?? (restart ? `${restart.unit} restarted` : 'failed');
-    this.o.log.error(`${rt.cfg.name}: DOWN again (${what}); ${built.probable_cause}; occurrence ${n} of episode ${id}${a.captureKept ? ' (cause changed: full capture kept)' : ''}`);
-    if (a.causeChanged && !rt.causeChangedSent) {
-      rt.causeChangedSent = true;
-      this.notify(rt, 'cause_changed', ep, `cause changed: ${built.probable_cause} (was: ${before})`);
-    }
-    if (reminderDue(rt.reminderSentAt, this.mono(), this.reminderMs) || n === 2) {
-      // the second failure is what makes it flapping: said at once, then at most once per reminder
-      rt.reminderSentAt = this.mono();
-      this.notify(rt, 'flapping', ep, flappingText(ep, this.o.now()));
-    }
-    return true;
   }
 
   /**
@@ -399,57 +344,7 @@ export class Incidents {
     const sofar = n > 1 ? ` (${n} occurrences so far)` : '';
     this.o.log.info(`${cfg.name}: recovered after ${formatDuration(seconds)}${sofar}; ${path.basename(done.file)} updated${parked ? ` (parked in ${parked}: it lands with its recovery)` : ''}${waits}`);
     this.o.events.onRecovery?.(done.snapshot, done.file);
-    this.timers.clear(cfg.name, 'remind');
-    if (window > 0) this.scheduleResolve(rt, id, window * 1000);
-    else await this.resolve(rt, id);
-  }
-
-  /**
-   * The episode is over: its flap window passed after the last recovery with no new failure. Its file
-   * says resolved, and the one "recovered" message goes out with the episode's total downtime and
-   * occurrences (the same figures as the log line and the file).
-   */
-  private async resolve(rt: ServiceRuntime, id: string): Promise<void> {
-    const ep = rt.episode;
-    if (ep?.id !== id || ep.recoveredAt === null) return;
-    this.timers.clear(rt.cfg.name, 'resolve');
-    this.timers.clear(rt.cfg.name, 'remind');
-    rt.episode = null;
-    const done = await this.update(rt, id, (snapshot) => {
-      resolveEpisode(snapshot, this.o.now());
-      this.prepare(rt, 'recovered', snapshot);
-      return true;
-    });
-    await this.persist();
-    if (!done) return;
-    const e = done.snapshot.episode;
-    const total = e?.downtime_seconds ?? done.snapshot.recovery?.downtime_seconds ?? 0;
-    this.o.log.info(`${rt.cfg.name}: episode ${id} resolved after ${formatDuration(total)} down${occurrencesText(e?.occurrences ?? 1)}`);
-    this.notify(rt, 'recovered', done.snapshot);
-  }
-
-  private scheduleResolve(rt: ServiceRuntime, id: string, ms: number): void {
-    this.timers.set(rt.cfg.name, 'resolve', ms, () => enqueue(rt, () => this.resolve(rt, id), this.o.log));
-  }
-
-  /** While a failure of the episode stays open: a "still down" (or flapping) reminder every reminder_seconds. */
-  private scheduleReminder(rt: ServiceRuntime, id: string): void {
-    this.timers.set(rt.cfg.name, 'remind', this.reminderMs, () =>
-      enqueue(
-        rt,
-        async () => {
-          if (rt.openIncident?.id !== id) return;
-          const found = await this.o.store.read(rt.cfg.name, id);
-          if (found && reminderDue(rt.reminderSentAt, this.mono(), this.reminderMs)) {
-            rt.reminderSentAt = this.mono();
-            const snapshot = JSON.parse(found.text) as Snapshot;
-            this.notify(rt, 'flapping', snapshot, flappingText(snapshot, this.o.now()));
-          }
-          this.scheduleReminder(rt, id);
-        },
-        this.o.log,
-      ),
-    );
+    await this.episodes.recovered(rt, id);
   }
 
   // --- notifications (notices.ts): every message goes through notify(), the one place a mute holds it
