@@ -22,7 +22,7 @@ import {
   startEpisode,
 } from '../../src/daemon/episodes';
 import { Incidents } from '../../src/daemon/incidents';
-import type { Notifier, NotifyEvent } from '../../src/daemon/notify';
+import { factsOf, jsonPayload, oneLine, type Notifier, type NotifyEvent } from '../../src/daemon/notify';
 import { newRuntime } from '../../src/daemon/runtime';
 import { snapshotFixture } from './_helpers';
 
@@ -142,6 +142,56 @@ describe('reading and rendering episodes', () => {
   });
 });
 
+describe('the messages of an episode, in words', () => {
+  const LINK = 'http://box:9187/failure-context/dead-drop/2026-11-25T03-04-05.123Z';
+  const ep = (): Snapshot => {
+    const s = startEpisode(snapshotFixture({ probable_cause: 'HTTP 503, no cause found', findings: [] }));
+    appendOccurrence(s, snapshotFixture({ probable_cause: 'HTTP 503, no cause found', findings: [] }));
+    appendOccurrence(s, snapshotFixture({ probable_cause: 'HTTP 503, no cause found', findings: [] }));
+    return s;
+  };
+  const cases: { name: string; event: NotifyEvent; snapshot: () => Snapshot; detail: string | null; text: string; json: Record<string, unknown> }[] = [
+    {
+      name: 'flapping',
+      event: 'flapping',
+      snapshot: ep,
+      detail: 'flapping: 3 failures in 2m00s, HTTP 503, no cause found',
+      text: `dead-drop flapping on box: flapping: 3 failures in 2m00s, HTTP 503, no cause found · ${LINK}`,
+      json: { occurrences: 3, detail: 'flapping: 3 failures in 2m00s, HTTP 503, no cause found' },
+    },
+    {
+      name: 'cause changed',
+      event: 'cause_changed',
+      snapshot: ep,
+      detail: 'cause changed: timeout, no cause found (was: HTTP 503, no cause found)',
+      text: `dead-drop cause changed on box: cause changed: timeout, no cause found (was: HTTP 503, no cause found) · ${LINK}`,
+      json: { occurrences: 3, detail: 'cause changed: timeout, no cause found (was: HTTP 503, no cause found)' },
+    },
+    {
+      name: 'resolved: the episode downtime and occurrences',
+      event: 'recovered',
+      snapshot: () => {
+        const s = ep();
+        s.recovery = { at: '2026-11-25T03:06:18.123Z', downtime_seconds: 40, samples: [] };
+        s.episode!.downtime_seconds = 133.4;
+        return s;
+      },
+      detail: null,
+      text: `dead-drop recovered on box after 2m13s (3 occurrences) · ${LINK}`,
+      json: { occurrences: 3, downtime_seconds: 133.4 },
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const f = factsOf(c.snapshot(), c.event, 'http://box:9187', c.detail);
+      assert.equal(oneLine(f), c.text);
+      const j = jsonPayload(f);
+      assert.deepEqual(Object.fromEntries(Object.keys(c.json).map((k) => [k, j[k]])), c.json);
+      assert.equal(j.event, c.event);
+    });
+  }
+});
+
 describe('reminders and texts', () => {
   const cases: { last: number | null; now: number; want: boolean }[] = [
     { last: null, now: 0, want: true },
@@ -168,10 +218,10 @@ interface Sent {
   detail: string | null;
 }
 
-function rig(name: string, opts: { flap: number; held?: () => { until: string; reason: string | null } | null }) {
+function rig(name: string, opts: { flap: number; reminder?: number; held?: () => { until: string; reason: string | null } | null }) {
   const dir = path.join(tmp, name);
   const config = parseConfig(
-    [`snapshot_dir: ${JSON.stringify(dir)}`, `flap_window_seconds: ${opts.flap}`, 'reminder_seconds: 3600', 'listen: off', 'services:', '  - name: web', '    health_url: http://127.0.0.1:1/health'].join('\n'),
+    [`snapshot_dir: ${JSON.stringify(dir)}`, `flap_window_seconds: ${opts.flap}`, `reminder_seconds: ${opts.reminder ?? 3600}`, 'listen: off', 'services:', '  - name: web', '    health_url: http://127.0.0.1:1/health'].join('\n'),
     path.join(tmp, `${name}.yaml`),
   );
   const store = new SnapshotStore({ dir, retention: 50, warn: () => undefined });
@@ -216,6 +266,10 @@ function rig(name: string, opts: { flap: number; held?: () => { until: string; r
     logged,
     incidents,
     store,
+    /** both clocks to `at` ms after T0 */
+    clock(at: number): void {
+      wall = T0 + at;
+    },
     /** a confirmed failure at `at` (ms after T0) with this error */
     async fail(at: number, error: SnapshotError): Promise<void> {
       wall = T0 + at;
@@ -300,6 +354,36 @@ describe('the notification sequence', () => {
     assert.equal(s.episode!.downtime_seconds, 4.3);
     assert.equal(r.logged.filter((l) => l.includes('resolved after')).length, 1);
     assert.match(r.logged.find((l) => l.includes('resolved after'))!, /episode \S+ resolved after 4s down \(2 occurrences\)$/);
+  });
+
+  test('a failure that stays open: a still-down reminder per reminder_seconds, none once it recovered', async () => {
+    const r = rig('reminder', { flap: 600, reminder: 0.1 });
+    await r.fail(0, E503);
+    // the reminder timer is real (0.1 s), and the clock it reads says 0.2 s later
+    r.clock(200);
+    await new Promise((res) => setTimeout(res, 160));
+    await r.rt.work;
+    assert.deepEqual(
+      r.sent.map((x) => x.event),
+      ['down', 'flapping'],
+    );
+    assert.match(r.sent[1]!.detail!, /^still down after \d+s, HTTP 503, no cause found$/);
+    await r.up(1000, 1000);
+    await new Promise((res) => setTimeout(res, 250));
+    await r.rt.work;
+    assert.equal(r.sent.length, 2);
+    r.incidents.stop();
+  });
+
+  test('a unit restart during the episode is counted in it, not a file of its own', async () => {
+    const r = rig('restart', { flap: 600 });
+    await r.fail(0, E503);
+    // refreshed just now: the join reads nothing again (no journal to read here)
+    r.rt.refreshedAt = T0;
+    await r.incidents.join(r.rt, { unit: 'web.service', at: T0 + 1000, reason: 'NRestarts 0 -> 1', exit: null, deadInvocationId: null, nRestarts: 1 });
+    const s = JSON.parse((await r.store.last('web'))!.text) as Snapshot;
+    assert.deepEqual([s.episode!.occurrences, s.episode!.restarts, (await r.store.list('web')).length], [1, 1, 1]);
+    r.incidents.stop();
   });
 
   test('held while muted: nothing sent, the file says muted; releaseHeld while still down sends the down', async () => {
