@@ -23,7 +23,7 @@ import {
 } from '../../src/daemon/episodes';
 import { Incidents } from '../../src/daemon/incidents';
 import { factsOf, jsonPayload, oneLine, type Notifier, type NotifyEvent } from '../../src/daemon/notify';
-import { newRuntime } from '../../src/daemon/runtime';
+import { newRuntime, persistedState, restoreRuntime, type PersistedState } from '../../src/daemon/runtime';
 import { snapshotFixture } from './_helpers';
 
 const T0 = Date.parse('2026-11-25T03:00:00.000Z');
@@ -101,6 +101,29 @@ describe('appendOccurrence', () => {
     });
     assert.equal(ep.episode!.downtime_seconds, 4.2);
   });
+});
+
+describe('an episode across a restart of preflight (.state.json)', () => {
+  const config = parseConfig(['listen: off', 'services:', '  - name: web', '    health_url: http://127.0.0.1:1/health'].join('\n'), 'p.yaml');
+  const quiet = { info: () => undefined } as never;
+  const cases: { name: string; state: PersistedState; want: { id: string; recoveredAt: number | null } | null }[] = [
+    { name: 'no state', state: { version: 1, services: {} }, want: null },
+    {
+      name: 'an open incident is its episode, open',
+      state: { version: 1, services: { web: { incidentId: 'e1', firstFailureAt: T0, consecutiveFailures: 3 } }, episodes: { web: { id: 'e0', recoveredAt: T0 - 1 } } },
+      want: { id: 'e1', recoveredAt: null },
+    },
+    { name: 'a recovered episode inside its window', state: { version: 1, services: {}, episodes: { web: { id: 'e1', recoveredAt: T0 } } }, want: { id: 'e1', recoveredAt: T0 } },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const rt = newRuntime(config.services[0]!, config);
+      restoreRuntime(rt, c.state, quiet);
+      assert.deepEqual(rt.episode, c.want);
+      // and it is written back as it was read
+      assert.deepEqual(persistedState([rt]).episodes, c.want ? { web: c.want } : {});
+    });
+  }
 });
 
 describe('reading and rendering episodes', () => {
