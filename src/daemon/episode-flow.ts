@@ -43,11 +43,14 @@ export class EpisodeFlow {
     return this.join(rt, built, firstFailureAt, error, restart);
   }
 
-  /** The open failure of episode `id` recovered: the flap window starts (0: resolved at once). */
-  async recovered(rt: ServiceRuntime, id: string): Promise<void> {
+  /**
+   * The open failure of episode `id` recovered: the flap window starts; or, `resolved` (no flap window),
+   * the recovery's rewrite already said resolved and only the message is left.
+   */
+  async recovered(rt: ServiceRuntime, id: string, resolved: Snapshot | null): Promise<void> {
     this.timers.clear(rt.cfg.name, 'remind');
-    if (this.flapWindowMs > 0) this.scheduleResolve(rt, id, this.flapWindowMs);
-    else await this.resolve(rt, id);
+    if (resolved) this.announce(rt, id, resolved);
+    else this.scheduleResolve(rt, id, this.flapWindowMs);
   }
 
   private get flapWindowMs(): number {
@@ -133,11 +136,16 @@ export class EpisodeFlow {
       return true;
     });
     await this.o.persist();
-    if (!done) return;
-    const e = done.snapshot.episode;
-    const total = e?.downtime_seconds ?? done.snapshot.recovery?.downtime_seconds ?? 0;
+    if (done) this.announce(rt, id, done.snapshot);
+  }
+
+  /** The resolved episode in the log and in its one "recovered" message: the same total downtime in both. */
+  private announce(rt: ServiceRuntime, id: string, s: Snapshot): void {
+    this.timers.clear(rt.cfg.name, 'resolve');
+    const e = s.episode;
+    const total = e?.downtime_seconds ?? s.recovery?.downtime_seconds ?? 0;
     this.o.log.info(`${rt.cfg.name}: episode ${id} resolved after ${formatDuration(total)} down${occurrencesText(e?.occurrences ?? 1)}`);
-    this.o.notices.notify(rt, 'recovered', done.snapshot);
+    this.o.notices.notify(rt, 'recovered', s);
   }
 
   private scheduleResolve(rt: ServiceRuntime, id: string, ms: number): void {

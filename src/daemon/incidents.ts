@@ -16,7 +16,7 @@ import type { HostSample, HostSampler } from '../sample/host';
 import type { ProcessTable } from '../sample/procs';
 import { errorMessage } from '../util/errors';
 import { formatDuration } from '../util/units';
-import { countRestart, downtimeSeconds, recordRecovery, startEpisode } from './episodes';
+import { countRestart, downtimeSeconds, recordRecovery, resolveEpisode, startEpisode } from './episodes';
 import type { Logger } from './log';
 import type { Effect } from './monitor';
 import { EpisodeFlow } from './episode-flow';
@@ -305,6 +305,8 @@ export class Incidents {
     const id = rt.openIncident?.id ?? null;
     // one rounding, said alike in the log, the snapshot and the message
     const seconds = downtimeSeconds(downtimeMs);
+    // no flap window: the episode ends with this recovery, in the same rewrite (one write, as before episodes)
+    const atOnce = this.o.config.flapWindowSeconds === 0;
     // the recovery into the snapshot first, the state second: a kill between them leaves an open
     // incident in the state whose file says recovered, which the next start drops (reconcile.ts); the
     // other order would leave a recovered-in-state incident whose file says it is still open
@@ -318,6 +320,10 @@ export class Incidents {
             samples: this.o.sampler.window(Date.parse(snapshot.transition.first_failure_at)),
           };
           recordRecovery(snapshot, seconds);
+          if (atOnce) {
+            resolveEpisode(snapshot, at);
+            this.prepare(rt, 'recovered', snapshot);
+          }
           return true;
         });
       }
@@ -325,7 +331,7 @@ export class Incidents {
       rt.openIncident = null;
       if (rt.lastIncident) rt.lastIncident = { ...rt.lastIncident, recoveredAt: iso(at) };
       // the episode stays joinable for the flap window: a failure in it is the same episode
-      if (id && rt.episode?.id === id) rt.episode = { id, recoveredAt: at };
+      if (id && rt.episode?.id === id) rt.episode = atOnce ? null : { id, recoveredAt: at };
       await this.persist();
     }
     if (!id) {
@@ -344,7 +350,7 @@ export class Incidents {
     const sofar = n > 1 ? ` (${n} occurrences so far)` : '';
     this.o.log.info(`${cfg.name}: recovered after ${formatDuration(seconds)}${sofar}; ${path.basename(done.file)} updated${parked ? ` (parked in ${parked}: it lands with its recovery)` : ''}${waits}`);
     this.o.events.onRecovery?.(done.snapshot, done.file);
-    await this.episodes.recovered(rt, id);
+    await this.episodes.recovered(rt, id, atOnce ? done.snapshot : null);
   }
 
   // --- notifications (notices.ts): every message goes through notify(), the one place a mute holds it
