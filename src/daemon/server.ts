@@ -18,10 +18,10 @@
 // - Responses: Cache-Control: no-store, X-Content-Type-Options: nosniff, a CSP that allows nothing.
 //   A snapshot is served byte for byte as stored.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { entryJson } from '../incident/snapshot-file';
 import * as http from 'node:http';
 import { isIPv4, isIPv6, type AddressInfo, type Socket } from 'node:net';
 import { hostPort, type Config } from '../config/config';
+import { entryJson } from '../incident/snapshot-file';
 import { SNAPSHOT_ID_RE, type SnapshotStore } from '../incident/store';
 import { errnoCode, errorMessage } from '../util/errors';
 import { VERSION } from '../version';
