@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { describeConfigSource, locateConfig, readConfigFile } from '../config/find';
 import { renderSnapshot } from '../incident/render';
 import type { Snapshot, SnapshotNotification } from '../incident/snapshot';
+import { entryJson, type EntryEpisode } from '../incident/snapshot-file';
 import { SNAPSHOT_ID_RE, SnapshotStore, type SnapshotEntry } from '../incident/store';
+import { formatDuration } from '../util/units';
 import { EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, type Command, type CommandContext } from './command';
 import { clip } from '../util/text';
 
@@ -36,6 +38,12 @@ function notifiedText(n: SnapshotNotification | null): string {
   return `notify failed${n.reason ? `: ${clip(n.reason, 40)}` : ''}`;
 }
 
+/** The episode columns: its state, its failures ("10 failures", with restarts when there were), its downtime in total. */
+function episodeColumns(e: EntryEpisode): string[] {
+  const failures = `${e.occurrences} failure${e.occurrences === 1 ? '' : 's'}${e.restarts > 0 ? ` ${e.restarts} restart${e.restarts === 1 ? '' : 's'}` : ''}`;
+  return [e.state, failures, `${formatDuration(e.downtime_seconds)} down`];
+}
+
 const json = { json: { type: 'boolean' as const, description: 'print JSON' } };
 
 export const lastCommand: Command = {
@@ -58,7 +66,7 @@ export const lastCommand: Command = {
 
 export const listCommand: Command = {
   name: 'list',
-  summary: 'list snapshots, newest first',
+  summary: 'list episodes (one snapshot each) with their counts, newest first',
   usage: 'list [service] [--json]',
   options: json,
   positionals: [0, 1],
@@ -68,7 +76,7 @@ export const listCommand: Command = {
     if (ctx.values.json === true) {
       ctx.io.out(
         JSON.stringify(
-          entries.map((e) => ({ service: e.service, id: e.id, at: e.at, trigger: e.trigger, summary: e.summary, probable_cause: e.probableCause, path: e.path, notification: e.notification ?? null })),
+          entries.map((e) => ({ ...entryJson(e), path: e.path })),
           null,
           2,
         ),
@@ -79,9 +87,18 @@ export const listCommand: Command = {
       ctx.io.err(`preflight: no snapshots${ctx.positionals[0] ? ` for '${ctx.positionals[0]}'` : ''} ${where}`);
       return EXIT_NOT_FOUND;
     }
-    const rows = entries.map((e) => [e.at.slice(0, 19).replace('T', ' '), e.service, e.trigger, e.id, notifiedText(e.notification ?? null), e.probableCause || e.summary]);
-    const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) ctx.io.out(r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  '));
+    const rows = entries.map((e) => [
+      e.at.slice(0, 19).replace('T', ' '),
+      e.service,
+      e.trigger,
+      e.id,
+      ...episodeColumns(e.episode),
+      notifiedText(e.notification ?? null),
+      e.probableCause || e.summary,
+    ]);
+    const last = rows[0]!.length - 1;
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) ctx.io.out(r.map((c, i) => (i < last ? c.padEnd(widths[i]!) : c)).join('  '));
     return EXIT_OK;
   },
 };

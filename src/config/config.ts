@@ -71,6 +71,10 @@ export interface Config {
   sampleSeconds: number;
   bufferSamples: number;
   retention: number;
+  /** a failure starting this long after the previous recovery still joins its episode */
+  flapWindowSeconds: number;
+  /** at most one flapping / still-down reminder per this many seconds */
+  reminderSeconds: number;
   journalLines: number;
   disks: string[];
   /** null when `listen: off`. host is bare (no brackets for IPv6). */
@@ -107,6 +111,8 @@ export const TOP_KEYS = [
   'sample_seconds',
   'buffer_samples',
   'retention',
+  'flap_window_seconds',
+  'reminder_seconds',
   'journal_lines',
   'disks',
   'listen',
@@ -518,6 +524,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     sampleSeconds: num('sample_seconds', 10, SECONDS(10)),
     bufferSamples,
     retention: num('retention', 50, { integer: true, min: 1, max: MAX_COUNT, example: 50 }),
+    flapWindowSeconds: num('flap_window_seconds', 600, { integer: false, min: 0, max: MAX_SECONDS, example: 600 }),
+    reminderSeconds: num('reminder_seconds', 3600, SECONDS(3600)),
     journalLines: num('journal_lines', 100, { integer: true, min: 0, max: MAX_COUNT, example: 100 }),
     disks,
     listen,
@@ -582,6 +590,8 @@ export function formatConfig(c: Config): string {
     `sample_seconds: ${n(c.sampleSeconds)}`,
     `buffer_samples: ${n(c.bufferSamples)}`,
     `retention: ${n(c.retention)}`,
+    `flap_window_seconds: ${n(c.flapWindowSeconds)}`,
+    `reminder_seconds: ${n(c.reminderSeconds)}`,
     `journal_lines: ${n(c.journalLines)}`,
     `disks: [${c.disks.map((d) => yamlString(d, true)).join(', ')}]`,
     `listen: ${c.listen ? s(hostPort(c.listen.host, c.listen.port)) : 'off'}`,

@@ -176,6 +176,7 @@ export class Daemon {
     this.restored = state;
     for (const rt of this.services) restoreRuntime(rt, state, this.log);
     await this.mutes.start();
+    this.incidents.resume();
     // (while running, flushParked() retries after every host sample as long as something is parked)
     await this.sampleHost();
     this.scheduleSampling();
@@ -195,6 +196,7 @@ export class Daemon {
     this.stopped = true;
     if (this.sampleTimer) clearTimeout(this.sampleTimer);
     for (const rt of this.services) if (rt.timer) clearTimeout(rt.timer);
+    this.incidents.stop();
     // captures waiting for a slot end now; running ones end by their deadlines (commands settle by theirs
     // even when a child ignores SIGKILL), so nothing below waits on a hung process
     this.coordinator.stop();

@@ -1,9 +1,13 @@
 // What the daemon writes about an incident, in the service's queue: the capture, the commit (the
-// snapshot built and saved), a restart joining an open incident (its diagnosis taken again when the
-// unit gives up), the recovery, notifications and their outcomes, and .state.json.
+// snapshot built and saved, or a later failure appended to the episode it joins: episodes.ts), a
+// restart joining an open incident (its diagnosis taken again when the unit gives up), the recovery,
+// the episode's end, notifications and their outcomes (notices.ts), and .state.json.
 import path from 'node:path';
 import type { Config } from '../config/config';
-import { buildSnapshot, rediagnose, type BuildInput } from '../incident/build';
+import { buildSnapshot, minimalSnapshot, rediagnose, type BuildInput } from '../incident/build';
+
+/** Re-exported: it was here before build.ts held it. */
+export { minimalSnapshot };
 import { captureContext, mergeContexts, readUnit, refreshJournal, storedContext, type CaptureOptions, type CapturedContext } from '../incident/capture';
 import { SNAPSHOT_SCHEMA, iso, type Snapshot, type SnapshotError } from '../incident/snapshot';
 import { SnapshotSerializeError, type SnapshotStore } from '../incident/store';
@@ -12,9 +16,13 @@ import { unitFailed } from '../incident/unit-failed';
 import type { HostSample, HostSampler } from '../sample/host';
 import type { ProcessTable } from '../sample/procs';
 import { errorMessage } from '../util/errors';
+import { formatDuration } from '../util/units';
+import { countRestart, downtimeSeconds, recordRecovery, resolveEpisode, startEpisode } from './episodes';
 import type { Logger } from './log';
 import type { Effect } from './monitor';
-import { applyOutcome, type Notifier, type NotifyEvent } from './notify';
+import { EpisodeFlow } from './episode-flow';
+import { Notices } from './notices';
+import type { Notifier, NotifyEvent } from './notify';
 import { commandTimeoutMs, enqueue, persistedState, type PersistedState, type ServiceRuntime } from './runtime';
 import type { RestartEvent, UnitWatcher } from './units';
 
@@ -44,7 +52,10 @@ export interface IncidentsOptions {
     onIncident?: (snapshot: Snapshot, path: string) => void;
     onRecovery?: (snapshot: Snapshot, path: string) => void;
   };
-  /** a mute or maintenance window holding this service's notifications now, or null (daemon/mute.ts) */
+  /**
+   * Notifications held for `service` now (mute or maintenance: B's mute.ts), or null to send. While
+   * held, a message is not sent, the snapshot says `muted`, and releaseHeld() sends it later.
+   */
   held?: (service: string) => { until: string; reason: string | null } | null;
 }
 
@@ -54,10 +65,45 @@ export class Incidents {
   /** when each capture ended on the monotonic clock: a held capture's age decides if it is read again */
   private readonly finishedMono = new WeakMap<CapturedContext, number>();
   private failing = false;
-  /** per service, the snapshot whose "recovered" message a mute holds (its "down" was sent before the mute) */
-  private readonly heldRecoveries = new Map<string, string>();
+  private readonly notices: Notices;
+  private readonly episodes: EpisodeFlow;
 
-  constructor(private readonly o: IncidentsOptions) {}
+  constructor(private readonly o: IncidentsOptions) {
+    this.notices = new Notices({
+      ...(o.notifier ? { notifier: o.notifier } : {}),
+      ...(o.held ? { held: o.held } : {}),
+      log: o.log,
+      update: (rt, id, change) => this.update(rt, id, change),
+      read: async (rt, id) => {
+        const found = await o.store.read(rt.cfg.name, id);
+        return found ? (JSON.parse(found.text) as Snapshot) : null;
+      },
+    });
+    this.episodes = new EpisodeFlow({
+      config: o.config,
+      services: o.services,
+      log: o.log,
+      now: o.now,
+      mono: () => this.mono(),
+      update: (rt, id, change) => this.update(rt, id, change),
+      read: async (rt, id) => {
+        const found = await o.store.read(rt.cfg.name, id);
+        return found ? (JSON.parse(found.text) as Snapshot) : null;
+      },
+      persist: () => this.persist(),
+      notices: this.notices,
+    });
+  }
+
+  /** After a restart of preflight: the timers of the episodes .state.json kept (episode-flow.ts). */
+  resume(): void {
+    this.episodes.resume();
+  }
+
+  /** No timer fires after this (the store may be closing). */
+  stop(): void {
+    this.episodes.stop();
+  }
 
   /** The last .state.json write failed (said once per outage): the daemon retries it on its timer. */
   get stateFailing(): boolean {
@@ -155,7 +201,11 @@ export class Incidents {
       rt.restartHistory = [...rt.restartHistory, { at: snapshot.transition.first_failure_at, nRestarts }].slice(-RESTART_HISTORY);
     }
     rt.restart = null;
-    this.o.notifier?.markPending('down', snapshot);
+    if (await this.episodes.joinIfDue(rt, snapshot, e.firstFailureAt, error, restart)) return;
+    // a new episode; an older one whose flap window has passed (its timer not fired yet) ends first
+    if (rt.episode) await this.episodes.resolve(rt, rt.episode.id);
+    startEpisode(snapshot);
+    this.prepare(rt, 'down', snapshot);
     // save parks what the dir refuses (it does not throw for that); only what cannot be JSON comes back
     let file: string;
     try {
@@ -163,8 +213,8 @@ export class Incidents {
     } catch (err) {
       if (!(err instanceof SnapshotSerializeError)) throw err;
       this.o.log.error(`${cfg.name}: ${errorMessage(err)}; saving what is known`);
-      snapshot = minimalSnapshot(input, 'serialise', err);
-      this.o.notifier?.markPending('down', snapshot);
+      snapshot = startEpisode(minimalSnapshot(input, 'serialise', err));
+      this.prepare(rt, 'down', snapshot);
       file = await this.o.store.save(snapshot);
     }
     this.lastCaptureDurationMs = context.finishedAt - context.startedAt;
@@ -182,6 +232,7 @@ export class Incidents {
     const where = parked === 'memory' ? `snapshot ${snapshot.id} parked in memory (not on disk yet; served by the API)` : `snapshot ${file}`;
     this.o.log.error(`${cfg.name}: DOWN (${what}); ${snapshot.probable_cause}; ${where}`);
     this.o.events.onIncident?.(snapshot, file);
+    this.episodes.opened(rt, snapshot.id);
     this.notify(rt, 'down', snapshot);
   }
 
@@ -202,6 +253,7 @@ export class Incidents {
       fresh = await this.run({ ...this.captureOptions(rt, rt.openIncident?.firstFailureAt ?? restart.at, false, undefined), scene: false });
     }
     const done = await this.update(rt, id, (snapshot) => {
+      countRestart(snapshot);
       if (fresh && snapshot.schema === SNAPSHOT_SCHEMA) {
         rediagnose(snapshot, {
           ...this.buildArgs(rt),
@@ -213,9 +265,9 @@ export class Incidents {
         });
         return true;
       }
-      if (snapshot.exit !== null || !restart.exit) return false;
-      snapshot.exit = restart.exit;
-      return true;
+      const exitBefore = snapshot.exit;
+      if (exitBefore === null && restart.exit) snapshot.exit = restart.exit;
+      return snapshot.episode !== undefined || snapshot.exit !== exitBefore;
     });
     this.o.log.info(`${rt.cfg.name}: ${restart.unit} restart joined incident ${id}${done && fresh ? `; now: ${done.snapshot.probable_cause}` : ''}`);
   }
@@ -254,7 +306,10 @@ export class Incidents {
   async recover(rt: ServiceRuntime, at: number, downtimeMs: number): Promise<void> {
     const cfg = rt.cfg;
     const id = rt.openIncident?.id ?? null;
-    const seconds = Math.round(downtimeMs / 1000);
+    // one rounding, said alike in the log, the snapshot and the message
+    const seconds = downtimeSeconds(downtimeMs);
+    // no flap window: the episode ends with this recovery, in the same rewrite (one write, as before episodes)
+    const atOnce = this.o.config.flapWindowSeconds === 0;
     // the recovery into the snapshot first, the state second: a kill between them leaves an open
     // incident in the state whose file says recovered, which the next start drops (reconcile.ts); the
     // other order would leave a recovered-in-state incident whose file says it is still open
@@ -264,85 +319,57 @@ export class Incidents {
         done = await this.update(rt, id, (snapshot) => {
           snapshot.recovery = {
             at: iso(at),
-            downtime_seconds: Math.round(downtimeMs / 100) / 10,
+            downtime_seconds: seconds,
             samples: this.o.sampler.window(Date.parse(snapshot.transition.first_failure_at)),
           };
-          this.o.notifier?.markPending('recovered', snapshot);
+          recordRecovery(snapshot, seconds);
+          if (atOnce) {
+            resolveEpisode(snapshot, at);
+            this.prepare(rt, 'recovered', snapshot);
+          }
           return true;
         });
       }
     } finally {
       rt.openIncident = null;
       if (rt.lastIncident) rt.lastIncident = { ...rt.lastIncident, recoveredAt: iso(at) };
+      // the episode stays joinable for the flap window: a failure in it is the same episode
+      if (id && rt.episode?.id === id) rt.episode = atOnce ? null : { id, recoveredAt: at };
       await this.persist();
     }
     if (!id) {
-      this.o.log.info(`${cfg.name}: recovered after ${seconds}s`);
+      this.o.log.info(`${cfg.name}: recovered after ${formatDuration(seconds)}`);
       return;
     }
     if (!done) {
-      this.o.log.warn(`${cfg.name}: recovered after ${seconds}s, but snapshot ${id} is gone; recovery not recorded`);
+      this.o.log.warn(`${cfg.name}: recovered after ${formatDuration(seconds)}, but snapshot ${id} is gone; recovery not recorded`);
+      rt.episode = null;
       return;
     }
     const parked = this.o.store.parkedIn(cfg.name, id);
-    this.o.log.info(`${cfg.name}: recovered after ${seconds}s; ${path.basename(done.file)} updated${parked ? ` (parked in ${parked}: it lands with its recovery)` : ''}`);
+    const n = done.snapshot.episode?.occurrences ?? 1;
+    const window = this.o.config.flapWindowSeconds;
+    const waits = window > 0 ? `; the episode ends if it stays up ${formatDuration(window)}` : '';
+    const sofar = n > 1 ? ` (${n} occurrences so far)` : '';
+    this.o.log.info(`${cfg.name}: recovered after ${formatDuration(seconds)}${sofar}; ${path.basename(done.file)} updated${parked ? ` (parked in ${parked}: it lands with its recovery)` : ''}${waits}`);
     this.o.events.onRecovery?.(done.snapshot, done.file);
-    this.notify(rt, 'recovered', done.snapshot);
+    await this.episodes.recovered(rt, id, atOnce ? done.snapshot : null);
   }
 
-  // --- notifications: queued once the snapshot is durable; the outcome is written back through this
-  // service's work queue, so it never races the recovery rewrite.
-  private notify(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot): void {
-    const held = this.o.notifier?.wants(event) ? (this.o.held?.(rt.cfg.name) ?? null) : null;
-    if (held) return this.hold(rt, event, snapshot, held);
-    this.o.notifier?.notify(event, snapshot, (outcome) =>
-      // retention may have removed it first: then there is nothing to record the outcome in
-      enqueue(rt, () => this.update(rt, snapshot.id, (current) => applyOutcome(current, event, outcome)).then(() => undefined), this.o.log),
-    );
+  // --- notifications (notices.ts): every message goes through notify(), the one place a mute holds it
+
+  /** Before a snapshot is written: `pending` for the message about it, or `muted` when it will be held. */
+  private prepare(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot): void {
+    this.notices.prepare(rt, event, snapshot);
   }
 
-  // --- mute and maintenance (B): a held message is not sent; the snapshot says `muted`, and loses the
-  // `pending` outcome its commit wrote, so "muted and no notification" in the file is what is held (it
-  // outlives a restart of preflight). releaseHeld sends it when the hold ends, if still open.
-  private hold(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot, held: { until: string; reason: string | null }): void {
-    const name = rt.cfg.name;
-    // a recovery whose down was never sent resolves nothing: it is dropped, the file keeps the record
-    if (event === 'recovered' && snapshot.notification) this.heldRecoveries.set(name, snapshot.id);
-    snapshot.muted ??= held;
-    this.o.log.info(`${name}: ${event} not notified (held until ${held.until}${held.reason ? `: ${held.reason}` : ''}); snapshot ${snapshot.id} marked muted`);
-    const mark = (s: Snapshot): boolean => {
-      // the first hold is the one the file keeps: it is why the "down" was not sent
-      s.muted ??= held;
-      if (event === 'down') delete s.notification;
-      else if (s.recovery) delete s.recovery.notification;
-      return true;
-    };
-    enqueue(rt, () => this.update(rt, snapshot.id, mark).then(() => undefined), this.o.log);
+  notify(rt: ServiceRuntime, event: NotifyEvent, snapshot: Snapshot, detail: string | null = null): void {
+    this.notices.notify(rt, event, snapshot, detail);
   }
 
-  /** A hold on this service ended: send a held "recovered", then the open incident's held "down". Run in the service's queue. */
-  async releaseHeld(rt: ServiceRuntime): Promise<void> {
-    if (!this.o.notifier) return;
-    const recovered = this.heldRecoveries.get(rt.cfg.name);
-    this.heldRecoveries.delete(rt.cfg.name);
-    if (recovered) {
-      const done = await this.update(rt, recovered, (s) => {
-        this.o.notifier?.markPending('recovered', s);
-        return s.recovery !== null;
-      });
-      if (done?.snapshot.recovery) this.notify(rt, 'recovered', done.snapshot);
-    }
-    const id = rt.openIncident?.id;
-    if (!id) return;
-    let due = false;
-    const done = await this.update(rt, id, (s) => {
-      due = s.muted !== undefined && s.notification === undefined;
-      if (due) this.o.notifier?.markPending('down', s);
-      return due;
-    });
-    if (!done || !due) return;
-    this.o.log.info(`${rt.cfg.name}: notifications no longer held and incident ${id} is still open: notifying it now`);
-    this.notify(rt, 'down', done.snapshot);
+  /** A mute or maintenance window of this service ended: what it held goes out if the failure is still open. */
+  releaseHeld(rt: ServiceRuntime): Promise<void> {
+    return this.notices.releaseHeld(rt);
   }
 
   /**
@@ -367,42 +394,4 @@ export class Incidents {
       );
     return this.persisting;
   }
-}
-
-/**
- * What is known when the full snapshot cannot be made (`what` failed: building it, or turning it into
- * JSON): the service, trigger, times, the failed check and the error itself, so the incident still has
- * its file, its notification and its recovery.
- */
-export function minimalSnapshot(b: BuildInput, what: 'build' | 'serialise', err: unknown): Snapshot {
-  const reason = `the snapshot could not be ${what === 'build' ? 'built' : 'serialised'}: ${errorMessage(err)}`;
-  const ctx = b.context;
-  return {
-    schema: SNAPSHOT_SCHEMA,
-    id: b.id,
-    service: b.service.name,
-    health_url: b.service.healthUrl,
-    unit: null,
-    host: ctx.host,
-    trigger: b.trigger,
-    transition: { first_failure_at: iso(b.firstFailureAt), confirmed_at: iso(b.confirmedAt), consecutive_failures: b.consecutiveFailures },
-    error: b.error,
-    summary: `no summary (${reason})`,
-    probable_cause: `no cause found (${reason})`,
-    findings: [],
-    context: [],
-    last_words: [],
-    samples: { host: [], probe: [] },
-    exit: null,
-    journal: [],
-    kernel: [],
-    processes: null,
-    recovery: null,
-    capture: {
-      started_at: iso(ctx.startedAt),
-      finished_at: iso(ctx.finishedAt),
-      duration_ms: ctx.finishedAt - ctx.startedAt,
-      errors: [...ctx.errors, { part: 'snapshot', reason }],
-    },
-  };
 }

@@ -14,45 +14,16 @@
 //   values, user info) and header credentials are registered with the logger, and failure reasons
 //   (which may echo the URL back from the receiver) go through the same redaction before they are
 //   logged or stored in the snapshot.
-import { hostname } from 'node:os';
 import type { NotificationsConfig } from '../config/config';
-import { formatDuration } from '../util/units';
-import { iso, notificationIn, upgradeSnapshot, type Snapshot, type SnapshotError, type SnapshotNotification } from '../incident/snapshot';
-import { unitFailed } from '../incident/unit-failed';
+import { iso, notificationIn, type Snapshot, type SnapshotNotification } from '../incident/snapshot';
 import { errorMessage } from '../util/errors';
 import { sleep } from '../util/time';
 import { post, type PostResult } from './post';
 import { clip } from '../util/text';
 
-/** Which message: the failure, or the recovery that follows it. */
-export type NotifyEvent = 'down' | 'recovered';
+import { factsOf, formatMessage, mergeHeaders, type FormattedMessage, type NotifyEvent, type NotifyFacts } from './notify-message';
 
-/** The facts one message carries, whatever its format; taken from a snapshot by `factsOf`. */
-export interface NotifyFacts {
-  event: NotifyEvent;
-  service: string;
-  host: string;
-  /** down: the first failed check; recovered: the first passing one */
-  at: string;
-  trigger: Snapshot['trigger'];
-  /** e.g. `RAM 94% | swap 40% | disk / 87% | load 4.20 | cpu 99%` */
-  summary: string;
-  probableCause: string | null;
-  error: SnapshotError | null;
-  /** short: "503", "timeout", "restarted by systemd (killed KILL)" */
-  what: string;
-  link: string | null;
-  snapshotId: string;
-  downtimeSeconds: number | null;
-  /** see unitFailed: the unit of a unit-only service failed (told as down) */
-  unitFailed?: true;
-}
-
-/** One HTTP request body and the headers the format needs. */
-export interface FormattedMessage {
-  body: string;
-  headers: Record<string, string>;
-}
+export * from './notify-message';
 
 export interface RetryPolicy {
   /** POSTs per message, the first included */
@@ -68,175 +39,6 @@ export const DEFAULT_QUEUE_CAP = 100;
 const MAX_RESPONSE_BYTES = 4096;
 const MAX_REASON_CHARS = 300;
 const MIN_LONE_SECRET = 8;
-
-const ERROR_WORDS: Record<string, string> = {
-  timeout: 'timeout',
-  connection_refused: 'connection refused',
-  dns: 'DNS lookup failed',
-  tls: 'TLS error',
-  reset: 'connection reset',
-  body_mismatch: 'unexpected body',
-};
-
-
-/** `<public_url>/failure-context/<service>/<id>`; null without a base (listen off or a wildcard address). */
-export function snapshotLink(publicUrl: string | undefined, service: string, id: string): string | null {
-  if (!publicUrl) return null;
-  return `${publicUrl.replace(/\/+$/, '')}/failure-context/${encodeURIComponent(service)}/${encodeURIComponent(id)}`;
-}
-
-/** What failed, in as few words as a phone notification allows. */
-export function whatFailed(s: Pick<Snapshot, 'error' | 'trigger' | 'exit'> & Partial<Pick<Snapshot, 'health_url' | 'unit'>>): string {
-  const e = s.error;
-  if (s.trigger === 'unit_restart') return `${unitFailed(s) ? 'failed' : 'restarted by systemd'}${s.exit ? ` (${s.exit.code} ${s.exit.status})` : ''}`;
-  if (!e) return s.trigger === 'manual' ? 'manual snapshot' : 'failed';
-  if (e.kind === 'http_status') return e.status === null ? 'unexpected HTTP status' : String(e.status);
-  if (e.kind === 'unit') return e.message || 'unit failed';
-  return ERROR_WORDS[e.kind] ?? e.kind;
-}
-
-export function factsOf(s: Snapshot, event: NotifyEvent, publicUrl: string | undefined): NotifyFacts {
-  return {
-    event,
-    service: s.service,
-    host: s.host.hostname ?? hostname(),
-    at: event === 'recovered' && s.recovery ? s.recovery.at : s.transition.first_failure_at,
-    trigger: s.trigger,
-    summary: s.summary,
-    // only a certain or likely cause is told as one; otherwise what was seen, and that no cause was found
-    probableCause: upgradeSnapshot(s).probable_cause,
-    error: s.error,
-    what: whatFailed(s),
-    link: snapshotLink(publicUrl, s.service, s.id),
-    snapshotId: s.id,
-    downtimeSeconds: s.recovery?.downtime_seconds ?? null,
-    ...(unitFailed(s) ? { unitFailed: true as const } : {}),
-  };
-}
-
-/** "dead-drop down on box", "dead-drop recovered on box" */
-export function title(f: NotifyFacts): string {
-  const verb = f.event === 'recovered' ? 'recovered' : f.trigger === 'unit_restart' && f.unitFailed !== true ? 'restarted' : f.trigger === 'manual' ? 'snapshot' : 'down';
-  return `${f.service} ${verb} on ${f.host}`;
-}
-
-/**
- * The one line every format carries:
- * `dead-drop down on box: 503 · OOM kill of node (pid 4242) · RAM 94% | disk / 87% | load 4.20 · <link>`
- * `dead-drop recovered on box after 2m13s · <link>`
- */
-export function oneLine(f: NotifyFacts): string {
-  if (f.event === 'recovered') {
-    const after = f.downtimeSeconds === null ? '' : ` after ${formatDuration(f.downtimeSeconds)}`;
-    return [`${title(f)}${after}`, f.link].filter(Boolean).join(' · ');
-  }
-  const parts = [`${title(f)}: ${f.what}`, f.probableCause ? clip(f.probableCause, 200) : null, f.summary, f.link];
-  return parts.filter(Boolean).join(' · ').replace(/[\r\n]+/g, ' ');
-}
-
-/** The generic webhook: one JSON object, snake_case like the snapshot. */
-export function jsonPayload(f: NotifyFacts): Record<string, unknown> {
-  const common = { event: f.event, service: f.service, host: f.host, at: f.at };
-  if (f.event === 'recovered') {
-    return { ...common, downtime_seconds: f.downtimeSeconds, link: f.link, snapshot_id: f.snapshotId, text: oneLine(f) };
-  }
-  return {
-    ...common,
-    trigger: f.trigger,
-    summary: f.summary,
-    probable_cause: f.probableCause,
-    error: f.error,
-    link: f.link,
-    snapshot_id: f.snapshotId,
-    text: oneLine(f),
-  };
-}
-
-/** Header values are bytes on the wire: keep them printable ASCII (service and host names are). */
-const headerSafe = (s: string): string => clip(s.replace(/[^\x20-\x7e]/g, '?'), 250);
-
-/** ntfy (https://docs.ntfy.sh/publish/): the text as the body, the rest as headers. */
-export function ntfyMessage(f: NotifyFacts): FormattedMessage {
-  const down = f.event === 'down';
-  const headers: Record<string, string> = {
-    'content-type': 'text/plain; charset=utf-8',
-    title: headerSafe(title(f)),
-    priority: down ? 'high' : 'default',
-    tags: down ? 'rotating_light' : 'white_check_mark',
-  };
-  if (f.link) headers.click = headerSafe(f.link);
-  return { body: oneLine(f), headers };
-}
-
-const slackEscape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-/** A Slack incoming webhook: `text` (notifications, fallback) and blocks with the same facts. */
-export function slackPayload(f: NotifyFacts): Record<string, unknown> {
-  const lines =
-    f.event === 'recovered'
-      ? [`*${slackEscape(title(f))}*${f.downtimeSeconds === null ? '' : ` after ${formatDuration(f.downtimeSeconds)}`}`]
-      : [
-          `*${slackEscape(title(f))}*: ${slackEscape(f.what)}`,
-          ...(f.probableCause ? [`*Probable cause:* ${slackEscape(clip(f.probableCause, 500))}`] : []),
-          `*Host:* ${slackEscape(f.summary)}`,
-        ];
-  const context = [`${f.event === 'down' ? 'first failure' : 'at'} ${f.at}`, ...(f.event === 'down' ? [`trigger ${f.trigger}`] : [])];
-  context.push(f.link ? `snapshot <${f.link}|${f.snapshotId}>` : `snapshot ${f.snapshotId}`);
-  return {
-    text: clip(oneLine(f), 3000),
-    blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 3000) } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: clip(context.join(' · '), 3000) }] },
-    ],
-  };
-}
-
-/** A Discord webhook: `content` plus one embed; mentions are disabled so log text cannot ping anyone. */
-export function discordPayload(f: NotifyFacts): Record<string, unknown> {
-  const field = (name: string, value: string, inline = false): Record<string, unknown> => ({ name, value: clip(value, 1024), inline });
-  const fields =
-    f.event === 'recovered'
-      ? [field('Downtime', f.downtimeSeconds === null ? '?' : formatDuration(f.downtimeSeconds), true), field('Snapshot', f.snapshotId, true)]
-      : [
-          field('What failed', f.what, true),
-          field('Trigger', f.trigger, true),
-          ...(f.probableCause ? [field('Probable cause', f.probableCause)] : []),
-          field('Host', f.summary),
-          field('Snapshot', f.snapshotId),
-        ];
-  const embed: Record<string, unknown> = {
-    title: clip(title(f), 256),
-    description: clip(oneLine(f), 4096),
-    color: f.event === 'down' ? 0xd93f0b : 0x2ea043,
-    timestamp: f.at,
-    fields,
-  };
-  if (f.link) embed.url = f.link;
-  return { content: clip(oneLine(f), 2000), allowed_mentions: { parse: [] }, embeds: [embed] };
-}
-
-export function formatMessage(format: NotificationsConfig['format'], f: NotifyFacts): FormattedMessage {
-  const json = (v: unknown): FormattedMessage => ({ body: JSON.stringify(v), headers: { 'content-type': 'application/json' } });
-  switch (format) {
-    case 'ntfy':
-      return ntfyMessage(f);
-    case 'slack':
-      return json(slackPayload(f));
-    case 'discord':
-      return json(discordPayload(f));
-    case 'json':
-      return json(jsonPayload(f));
-  }
-}
-
-/** Config headers win over the format's (case-insensitively); content-length is always computed. */
-export function mergeHeaders(format: Record<string, string>, extra: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(format)) out[k.toLowerCase()] = v;
-  for (const [k, v] of Object.entries(extra)) out[k.toLowerCase()] = v;
-  delete out['content-length'];
-  return out;
-}
 
 /** Exponential backoff with "equal jitter": between half and all of min(max, base·2^(attempt-1)). */
 export function backoffDelayMs(attempt: number, p: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: number): number {
@@ -302,8 +104,12 @@ function decodeURIComponentSafe(s: string): string {
   }
 }
 
-/** Write a message's outcome into its snapshot; false when there is nowhere to put it (no recovery yet). */
+/**
+ * Write a message's outcome into its snapshot; false when there is nowhere to put it (no recovery yet;
+ * a reminder or cause change, whose outcome only the log keeps: the file holds the incident's two).
+ */
 export function applyOutcome(s: Snapshot, event: NotifyEvent, outcome: SnapshotNotification): boolean {
+  if (event === 'flapping' || event === 'cause_changed') return false;
   if (event === 'down') {
     s.notification = outcome;
     return true;
@@ -386,7 +192,7 @@ export class Notifier {
 
   /** Whether `event` will be sent (recovery messages can be turned off). */
   wants(event: NotifyEvent): boolean {
-    return event === 'down' || this.opts.config.recovery;
+    return event !== 'recovered' || this.opts.config.recovery;
   }
 
   /** Mark a snapshot about to be written as `pending`, when this event will be sent. */
@@ -398,9 +204,9 @@ export class Notifier {
    * Queue the message about a durable snapshot. Returns at once; `done` gets the outcome later (or at
    * once when the queue is full). False when nothing was queued.
    */
-  notify(event: NotifyEvent, snapshot: Snapshot, done?: OutcomeCallback): boolean {
+  notify(event: NotifyEvent, snapshot: Snapshot, done?: OutcomeCallback, detail: string | null = null): boolean {
     if (!this.wants(event)) return false;
-    return this.send(factsOf(snapshot, event, this.publicUrl), done);
+    return this.send(factsOf(snapshot, event, this.publicUrl, detail), done);
   }
 
   send(facts: NotifyFacts, done?: OutcomeCallback): boolean {

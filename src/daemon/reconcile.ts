@@ -64,6 +64,7 @@ export async function reconcileState(
     services: { ...(state?.version === 1 ? state.services : {}) },
     restarts: { ...(state?.restarts ?? {}) },
     last,
+    episodes: { ...(state?.episodes ?? {}) },
   };
   const notes: string[] = [];
   for (const service of o.services) {
@@ -77,6 +78,8 @@ export async function reconcileState(
       } else if (f.recoveredAt !== null) {
         delete out.services[service];
         last[service] = { firstFailureAt: new Date(f.firstFailureAt).toISOString(), recoveredAt: f.recoveredAt };
+        // its episode stays joinable for the flap window after that recovery
+        out.episodes![service] = { id: open.incidentId, recoveredAt: Date.parse(f.recoveredAt) };
         notes.push(`${service}: incident ${open.incidentId} recovered before the restart (its snapshot says so); closed`);
       }
     }
@@ -89,6 +92,7 @@ export async function reconcileState(
     if (current && n.firstFailureAt <= current.firstFailureAt) continue;
     out.services[service] = { incidentId: n.id, firstFailureAt: n.firstFailureAt, consecutiveFailures: n.consecutiveFailures };
     last[service] = { firstFailureAt: new Date(n.firstFailureAt).toISOString(), recoveredAt: null };
+    out.episodes![service] = { id: n.id, recoveredAt: null };
     notes.push(`${service}: snapshot ${n.id} was saved but the state was not (a kill between the two?); it is the open incident`);
   }
   return { state: out, notes };

@@ -8,6 +8,7 @@ import type { ProbeResult, ProbeSpec } from '../probe/http';
 import { probeSpecOf } from '../probe/options';
 import type { HostSample } from '../sample/host';
 import { errorMessage } from '../util/errors';
+import type { EpisodeRef } from './episodes';
 import type { Logger } from './log';
 import { HEALTHY, type MonitorPolicy, type MonitorState } from './monitor';
 import type { Requested } from './requested';
@@ -58,6 +59,12 @@ export interface ServiceRuntime {
   openIncident: { id: string; firstFailureAt: number } | null;
   /** the newest incident and its recovery: what happened up to then is never a later incident's cause */
   lastIncident: { firstFailureAt: string; recoveredAt: string | null } | null;
+  /** the service's latest unresolved episode: a failure within the flap window of its recovery joins it */
+  episode: EpisodeRef | null;
+  /** the episode's last flapping / still-down reminder (monotonic ms); null: none sent yet */
+  reminderSentAt: number | null;
+  /** the episode's one cause_changed message went out */
+  causeChangedSent: boolean;
   incidentsTotal: Record<Trigger, number>;
   unitRestartsTotal: number;
 }
@@ -91,6 +98,9 @@ export function newRuntime(cfg: ServiceConfig, config: Config, mono: () => numbe
       lastCheckDone: null,
       openIncident: null,
       lastIncident: null,
+      episode: null,
+      reminderSentAt: null,
+      causeChangedSent: false,
       incidentsTotal: { health_check: 0, unit_restart: 0, manual: 0 },
       unitRestartsTotal: 0,
     };
@@ -136,14 +146,17 @@ export interface PersistedState {
   restarts?: Record<string, { at: string; nRestarts: number }[]>;
   /** each service's newest incident and when it recovered */
   last?: Record<string, { firstFailureAt: string; recoveredAt: string | null }>;
+  /** each service's unresolved episode: a restart of preflight inside the flap window still joins it */
+  episodes?: Record<string, EpisodeRef>;
 }
 
 /** What of the services goes into .state.json. */
 export function persistedState(services: readonly ServiceRuntime[]): PersistedState {
-  const out: Required<PersistedState> = { version: 1, services: {}, restarts: {}, last: {} };
+  const out: Required<PersistedState> = { version: 1, services: {}, restarts: {}, last: {}, episodes: {} };
   for (const rt of services) {
     if (rt.restartHistory.length > 0) out.restarts[rt.cfg.name] = rt.restartHistory;
     if (rt.lastIncident) out.last[rt.cfg.name] = rt.lastIncident;
+    if (rt.episode) out.episodes[rt.cfg.name] = rt.episode;
     if (rt.openIncident) {
       out.services[rt.cfg.name] = {
         incidentId: rt.openIncident.id,
@@ -163,6 +176,9 @@ export function restoreRuntime(rt: ServiceRuntime, state: PersistedState | null,
     rt.openIncident = { id: open.incidentId, firstFailureAt: open.firstFailureAt };
     log.info(`${rt.cfg.name}: incident ${open.incidentId} still open from before the restart`);
   }
+  const episode = state?.episodes?.[rt.cfg.name];
+  // an open incident is its episode's open failure, whatever an older entry says
+  rt.episode = open ? { id: open.incidentId, recoveredAt: null } : episode && typeof episode.id === 'string' ? episode : null;
   rt.restartHistory = state?.restarts?.[rt.cfg.name] ?? [];
   rt.lastIncident = state?.last?.[rt.cfg.name] ?? null;
 }

@@ -21,6 +21,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import { isIPv4, isIPv6, type AddressInfo, type Socket } from 'node:net';
 import { hostPort, type Config } from '../config/config';
+import { entryJson } from '../incident/snapshot-file';
 import { SNAPSHOT_ID_RE, type SnapshotStore } from '../incident/store';
 import { errnoCode, errorMessage } from '../util/errors';
 import { VERSION } from '../version';
@@ -280,16 +281,7 @@ export class ApiServer {
         return;
       }
       case 'list': {
-        const out = (await store.list(rt.service)).slice(0, rt.limit).map((e) => ({
-          service: e.service,
-          id: e.id,
-          at: e.at,
-          trigger: e.trigger,
-          summary: e.summary,
-          probable_cause: e.probableCause,
-          notification: e.notification ?? null,
-          url: `/failure-context/${e.service}/${e.id}`,
-        }));
+        const out = (await store.list(rt.service)).slice(0, rt.limit).map((e) => ({ ...entryJson(e), url: `/failure-context/${e.service}/${e.id}` }));
         this.send(res, head, 200, out);
         return;
       }

@@ -8,6 +8,7 @@ import type { HostSample } from '../sample/host';
 import { summaryLine } from '../sample/format';
 import type { UnitState } from '../systemd/unit';
 import type { CapturedContext } from './capture';
+import { errorMessage } from '../util/errors';
 import {
   SNAPSHOT_SCHEMA,
   iso,
@@ -171,4 +172,42 @@ export function rediagnose(s: Snapshot, b: Omit<BuildInput, 'id' | 'trigger' | '
   s.unit = fresh.unit;
   if (fresh.dependencies) s.dependencies = fresh.dependencies;
   else delete s.dependencies;
+}
+
+/**
+ * What is known when the full snapshot cannot be made (`what` failed: building it, or turning it into
+ * JSON): the service, trigger, times, the failed check and the error itself, so the incident still has
+ * its file, its notification and its recovery.
+ */
+export function minimalSnapshot(b: BuildInput, what: 'build' | 'serialise', err: unknown): Snapshot {
+  const reason = `the snapshot could not be ${what === 'build' ? 'built' : 'serialised'}: ${errorMessage(err)}`;
+  const ctx = b.context;
+  return {
+    schema: SNAPSHOT_SCHEMA,
+    id: b.id,
+    service: b.service.name,
+    health_url: b.service.healthUrl,
+    unit: null,
+    host: ctx.host,
+    trigger: b.trigger,
+    transition: { first_failure_at: iso(b.firstFailureAt), confirmed_at: iso(b.confirmedAt), consecutive_failures: b.consecutiveFailures },
+    error: b.error,
+    summary: `no summary (${reason})`,
+    probable_cause: `no cause found (${reason})`,
+    findings: [],
+    context: [],
+    last_words: [],
+    samples: { host: [], probe: [] },
+    exit: null,
+    journal: [],
+    kernel: [],
+    processes: null,
+    recovery: null,
+    capture: {
+      started_at: iso(ctx.startedAt),
+      finished_at: iso(ctx.finishedAt),
+      duration_ms: ctx.finishedAt - ctx.startedAt,
+      errors: [...ctx.errors, { part: 'snapshot', reason }],
+    },
+  };
 }

@@ -84,6 +84,13 @@ function head(s: Snapshot): string[] {
     : 'not recovered when captured';
   const trigger = unitFailed(s) ? 'its unit failed' : (TRIGGER_WORDS[s.trigger] ?? s.trigger);
   out.push(`${s.service} failed at ${when(s.transition.first_failure_at)} (${trigger}); ${status}`);
+  const e = s.episode;
+  // an episode of one reads as it always did; a flapping one says so before anything else
+  if (e && (e.occurrences > 1 || e.restarts > 0)) {
+    const restarts = e.restarts > 0 ? `, ${e.restarts} restart${e.restarts === 1 ? '' : 's'}` : '';
+    out.push(`  episode: ${e.state}, ${e.occurrences} failure${e.occurrences === 1 ? '' : 's'}${restarts}, ${formatDuration(e.downtime_seconds)} down in total`);
+  }
+  if (s.muted) out.push(`  muted until ${when(s.muted.until)}${s.muted.reason ? ` (${s.muted.reason})` : ''}: not notified then`);
   const first = s.findings[0];
   const told = first !== undefined && first.cause === s.probable_cause;
   // version 2 quotes the line bare (its time is the finding's `at`); version 1 has only the evidence
@@ -93,6 +100,23 @@ function head(s: Snapshot): string[] {
   if (words && !(quote ?? '').includes(words.message.trim().replace(/\s+/g, ' ').slice(0, 80))) {
     out.push(`  last words: ${hhmmss(words.at)} ${clip(words.message.replace(/\s+/g, ' ').trim(), 200)}`);
   }
+  return out;
+}
+
+/** An episode's later failures, compact (the newest 20), and where its probable cause changed. */
+function occurrenceLines(s: Snapshot): string[] {
+  const list = s.occurrences ?? [];
+  if (list.length <= 1) return [];
+  const dropped = s.episode?.occurrences_dropped ?? 0;
+  const out = ['', `occurrences${dropped > 0 ? ` (${dropped} more not kept)` : ''}:`];
+  const rows = list.slice(-20).map((o) => [
+    when(o.at),
+    o.error ? (ERROR_WORDS[o.error.kind] ?? o.error.kind) + (o.error.status !== null ? ` ${o.error.status}` : '') : o.exit ? `exit ${o.exit.code} ${o.exit.status}` : (TRIGGER_WORDS[o.trigger] ?? o.trigger),
+    o.duration_seconds === null ? 'still down' : `${formatDuration(o.duration_seconds)} down`,
+    o.finding ?? 'no finding',
+  ]);
+  out.push(...table(rows));
+  for (const c of s.captures ?? []) out.push(`  cause changed at ${when(c.at)}: ${c.probable_cause}`);
   return out;
 }
 
@@ -123,6 +147,7 @@ export function renderSnapshot(
     out.push('', 'seen, not blamed:');
     for (const f of s.context) out.push(`  ${f.cause}`, ...f.evidence.slice(0, 1).map((e) => `    · ${e}`));
   }
+  out.push(...occurrenceLines(s));
   out.push('', 'host before the failure:', ...timeline(s.samples.host, opts.timelineRows ?? 12));
   if (s.samples.probe.length > 0) {
     out.push('', 'health checks:');

@@ -39,6 +39,44 @@ export interface SnapshotEntry {
   parkedIn?: 'fallback' | 'memory';
   /** How the "down" notification went, when one was sent (see snapshot.ts). */
   notification?: SnapshotNotification;
+  /** the episode's state and counts (a v1 or v2 file: one occurrence, resolved when it recovered) */
+  episode: EntryEpisode;
+}
+
+/** One entry as `list --json` and the API's list show it (each adds where to find the file). */
+export function entryJson(e: SnapshotEntry): Record<string, unknown> {
+  return {
+    service: e.service,
+    id: e.id,
+    at: e.at,
+    trigger: e.trigger,
+    summary: e.summary,
+    probable_cause: e.probableCause,
+    notification: e.notification ?? null,
+    episode: e.episode,
+  };
+}
+
+/** What `list` and the API show of an episode. */
+export interface EntryEpisode {
+  state: 'open' | 'flapping' | 'resolved';
+  occurrences: number;
+  restarts: number;
+  downtime_seconds: number;
+}
+
+/** The counts of a stored episode, from whatever schema wrote it; a field that is not what it should be reads as the v2 default. */
+function episodeOf(v: Record<string, unknown>): EntryEpisode {
+  const recovery = v.recovery as { downtime_seconds?: unknown } | null | undefined;
+  const e = (typeof v.episode === 'object' && v.episode !== null ? v.episode : {}) as Record<string, unknown>;
+  const count = (x: unknown, d: number): number => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : d);
+  const state = e.state === 'open' || e.state === 'flapping' || e.state === 'resolved' ? e.state : recovery ? 'resolved' : 'open';
+  return {
+    state,
+    occurrences: count(e.occurrences, 1),
+    restarts: count(e.restarts, 0),
+    downtime_seconds: count(e.downtime_seconds, count(recovery?.downtime_seconds, 0)),
+  };
 }
 
 /** `2026-11-25T03:04:05.123Z` -> `2026-11-25T03-04-05.123Z`. Throws RangeError outside years 0000-9999. */
@@ -109,6 +147,7 @@ export function checkSnapshotText(text: string): Checked {
       summary: v.summary as string,
       probableCause: cause,
       ...(notification ? { notification } : {}),
+      episode: episodeOf(v),
     },
   };
 }

@@ -2,15 +2,17 @@
 // incident. Field names are snake_case and times ISO-8601 UTC throughout, so the file reads the same
 // in jq, in a browser and in `preflight last`. Adding a field is compatible; renaming one is a new schema.
 // Version 2 gave findings their scope and confidence and added probable_cause, context and last_words;
-// version 1 files are still read (upgradeSnapshot) so an upgrade never hides an old incident.
+// version 3 made the file an episode (`episode`, `occurrences`, `captures`, `muted`): a service that
+// flaps is one file, not one per transition. Versions 1 and 2 are still read (upgradeSnapshot) so an
+// upgrade never hides an old incident.
 import type { Confidence, Scope } from '../diagnosis/evidence';
 import type { DependencyState } from '../diagnosis/input';
 import type { ProbeErrorKind } from '../probe/http';
 import type { HostSample } from '../sample/host';
 
-export const SNAPSHOT_SCHEMA = 'preflight.snapshot/2';
+export const SNAPSHOT_SCHEMA = 'preflight.snapshot/3';
 /** Every schema `last`, `show`, `list` and the API read; only SNAPSHOT_SCHEMA is written. */
-export const READABLE_SCHEMAS: readonly string[] = ['preflight.snapshot/1', SNAPSHOT_SCHEMA];
+export const READABLE_SCHEMAS: readonly string[] = ['preflight.snapshot/1', 'preflight.snapshot/2', SNAPSHOT_SCHEMA];
 
 export type Trigger = 'health_check' | 'unit_restart' | 'manual';
 /** What the failed health check ran into (the probe's classification). */
@@ -132,6 +134,52 @@ export interface CaptureError {
   reason: string;
 }
 
+/**
+ * One failure of an episode, compact: what a reader needs to see the pattern of a flapping service
+ * without a full capture per failure. `duration_seconds` is null while that failure is still open.
+ */
+export interface Occurrence {
+  at: string;
+  trigger: Trigger;
+  error: { kind: SnapshotError['kind']; status: number | null; message: string } | null;
+  exit: SnapshotExit | null;
+  /** the first finding's cause at this failure; null when none was found */
+  finding: string | null;
+  duration_seconds: number | null;
+}
+
+/**
+ * A later full capture of the episode, kept only when the probable cause changed (a new cause is worth
+ * its evidence; the same one again is not), and at most MAX_CAPTURES per episode.
+ */
+export interface EpisodeCapture {
+  at: string;
+  probable_cause: string;
+  summary: string;
+  findings: Finding[];
+  last_words: SnapshotJournalLine[];
+  exit: SnapshotExit | null;
+  journal: SnapshotJournalLine[];
+  kernel: SnapshotKernelLine[];
+}
+
+/** What the episode is now (v3). `open`: one failure, not recovered; `flapping`: more than one; `resolved`: over. */
+export interface Episode {
+  state: 'open' | 'flapping' | 'resolved';
+  /** every failure of the episode, the first included (the list below may hold fewer: it is bounded) */
+  occurrences: number;
+  /** unit restarts seen during the episode */
+  restarts: number;
+  /** the sum of the occurrences' downtimes, seconds (0.1 s) */
+  downtime_seconds: number;
+  /** the last failure's start */
+  last_failure_at: string;
+  /** occurrences left out of `occurrences` (the file's list) because it is bounded */
+  occurrences_dropped?: number;
+  /** when the episode was resolved: its last recovery plus flap_window_seconds with no new failure */
+  resolved_at?: string;
+}
+
 export interface Snapshot {
   schema: string;
   id: string;
@@ -174,6 +222,12 @@ export interface Snapshot {
   capture: { started_at: string; finished_at: string; duration_ms: number; errors: CaptureError[] };
   /** The outcome of the "down" message; absent when notifications are not configured (optional: added later). */
   notification?: SnapshotNotification;
+  /** the episode this file is (v3; a v1 or v2 file reads as an episode of one occurrence) */
+  episode?: Episode;
+  /** each failure of the episode, compact, oldest first, bounded (v3) */
+  occurrences?: Occurrence[];
+  /** later full captures, only where the probable cause changed (v3) */
+  captures?: EpisodeCapture[];
   /** notifications were held by a mute or a maintenance window (the "down" is sent when it ends, if still open) */
   muted?: { until: string; reason: string | null };
 }
@@ -197,5 +251,17 @@ export function upgradeSnapshot(s: Snapshot): Snapshot {
     probable_cause: v1.probable_cause ?? v1.findings?.[0]?.cause ?? 'no cause found',
     context: v1.context ?? [],
     last_words: v1.last_words ?? [],
+    episode: v1.episode ?? episodeOfOne(v1),
+  };
+}
+
+/** A v1 or v2 file as an episode: one occurrence, resolved when it recovered. */
+function episodeOfOne(s: Snapshot): Episode {
+  return {
+    state: s.recovery ? 'resolved' : 'open',
+    occurrences: 1,
+    restarts: 0,
+    downtime_seconds: s.recovery?.downtime_seconds ?? 0,
+    last_failure_at: s.transition.first_failure_at,
   };
 }

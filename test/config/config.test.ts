@@ -30,6 +30,8 @@ function defaults(over: Partial<Config> = {}): Config {
     sampleSeconds: 10,
     bufferSamples: 30,
     retention: 50,
+    flapWindowSeconds: 600,
+    reminderSeconds: 3600,
     journalLines: 100,
     disks: ['/'],
     listen: { host: '127.0.0.1', port: 9187 },

@@ -127,6 +127,7 @@ describe('formatting', () => {
       host: 'box',
       at: '2026-11-25T03:06:18.123Z',
       downtime_seconds: 133,
+      occurrences: 1,
       link: LINK,
       snapshot_id: ID,
       text: `dead-drop recovered on box after 2m13s · ${LINK}`,

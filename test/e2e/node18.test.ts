@@ -155,7 +155,7 @@ function assertHostSample(stdout: string): void {
 }
 
 /** The intervals of the daemon runs below: a 503 is confirmed in about a second. */
-const INTERVALS = ['interval_seconds: 0.5', 'timeout_seconds: 0.4', 'confirm_interval_seconds: 0.25', 'failure_threshold: 2', 'sample_seconds: 0.25', 'buffer_samples: 40'].join('\n');
+const INTERVALS = ['interval_seconds: 0.5', 'timeout_seconds: 0.4', 'confirm_interval_seconds: 0.25', 'failure_threshold: 2', 'sample_seconds: 0.25', 'buffer_samples: 40', 'flap_window_seconds: 0'].join('\n');
 
 // The table's config: written now, so the table can name it (removed after the tests). The health URL is
 // never listened on by this file; doctor's verdict on it depends on the host and is not asserted.
@@ -271,7 +271,7 @@ for (const n of NODE18S) {
         const last = await cli(['last', 'web', '--json']);
         assert.equal(last, stored, 'last --json prints the stored file byte for byte');
         const snap = JSON.parse(last) as Snapshot;
-        assert.equal(snap.schema, 'preflight.snapshot/2');
+        assert.equal(snap.schema, 'preflight.snapshot/3');
         assert.equal(snap.service, 'web');
         assert.equal(snap.trigger, 'health_check');
         assert.deepEqual({ kind: snap.error?.kind, status: snap.error?.status }, { kind: 'http_status', status: 503 });

@@ -114,7 +114,7 @@ describe('each format: one POST per confirmed failure, whose link serves the sna
       assert.equal(list.code, 0, list.stderr);
       assert.equal((JSON.parse(list.stdout) as Array<{ notification: { status: string } }>)[0]!.notification.status, 'delivered');
       const listText = await daemon.cli(['list']);
-      assert.match(listText.stdout, new RegExp(`${snapshot.id} +notified +HTTP 503, no cause found$`, 'm'));
+      assert.match(listText.stdout, new RegExp(`${snapshot.id} +resolved +1 failure +\\d+s down +notified +HTTP 503, no cause found$`, 'm'));
 
       const stop = await daemon.stop();
       assert.equal(stop.code, 0, daemon.stderr);

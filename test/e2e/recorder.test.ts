@@ -14,6 +14,8 @@ const FAST = {
   failure_threshold: 2,
   sample_seconds: 0.25,
   buffer_samples: 40,
+  // one failure, one file here: episodes (joined flaps) are test/e2e/episodes.test.ts
+  flap_window_seconds: 0,
 };
 
 function writeConfig(dir: string, services: { name: string; url: string }[], extra: Record<string, number> = {}): string {
@@ -77,7 +79,7 @@ describe('recorder: one daemon, one service per failure kind', () => {
       const error = snap.error!;
       assert.equal(error.kind, k.want);
       assert.equal(error.status, k.mode === '503' ? 503 : k.mode === 'wrong-body' ? 200 : null);
-      assert.equal(snap.schema, 'preflight.snapshot/2');
+      assert.equal(snap.schema, 'preflight.snapshot/3');
       assert.equal(snap.trigger, 'health_check');
       assert.equal(snap.recovery, null);
       const transition = snap.transition;
@@ -214,7 +216,7 @@ describe('recorder: restarts, retention, kill -9', () => {
         await pf.stop('SIGKILL');
         // snapshotFiles parses every file and throws on a partial one
         for (let i = 0; i < all.length; i++) {
-          for (const { snapshot } of snapshotFiles(snapshots, `s${i}`)) assert.equal(snapshot.schema, 'preflight.snapshot/2');
+          for (const { snapshot } of snapshotFiles(snapshots, `s${i}`)) assert.equal(snapshot.schema, 'preflight.snapshot/3');
         }
       }
       for (const file of rounds) {

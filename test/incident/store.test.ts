@@ -148,7 +148,7 @@ describe('SnapshotStore save/read/list/last/rewrite', () => {
     const got = await store.read('web', s.id);
     assert.ok(got);
     assert.equal(got.text, readFileSync(p, 'utf8'));
-    assert.deepEqual(got.entry, { service: 'web', id: s.id, at: '2026-11-25T03:04:05.123Z', trigger: 'health_check', summary: s.summary, probableCause: '', path: p });
+    assert.deepEqual(got.entry, { service: 'web', id: s.id, at: '2026-11-25T03:04:05.123Z', trigger: 'health_check', summary: s.summary, probableCause: '', path: p, episode: { state: 'open', occurrences: 1, restarts: 0, downtime_seconds: 0 } });
 
     assert.deepEqual(await store.list(), [got.entry]);
     assert.deepEqual(await store.last('web'), got);
@@ -417,7 +417,7 @@ describe('SnapshotStore modes and paths', () => {
     const copy = path.join(base, 'copy.json');
     writeFileSync(copy, readFileSync(p));
     const got = await store.readPath(copy);
-    assert.deepEqual(got.entry, { service: 'web', id, at: T0.toISOString(), trigger: 'health_check', summary: snap('web', id).summary, probableCause: '', path: copy });
+    assert.deepEqual(got.entry, { service: 'web', id, at: T0.toISOString(), trigger: 'health_check', summary: snap('web', id).summary, probableCause: '', path: copy, episode: { state: 'open', occurrences: 1, restarts: 0, downtime_seconds: 0 } });
     assert.equal(got.text, readFileSync(p, 'utf8'));
 
     const cases = [

@@ -144,6 +144,8 @@ export function configText(snapshotDir: string, services: ServiceEntry[]): strin
     'confirm_interval_seconds: 0.5',
     'sample_seconds: 1',
     'journal_lines: 200',
+    // each scenario judges one capture per failure (stop-after-crash judges the second): no joining
+    'flap_window_seconds: 0',
     `listen: 127.0.0.1:${AROUND.preflight}`,
     'services:',
   ];

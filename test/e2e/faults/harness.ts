@@ -141,7 +141,7 @@ export async function assertNothingLost(dir: string, failed: string[], opts: { p
   for (const s of failed) {
     for (const f of snapshotFiles(dir, s)) {
       assert.equal(f.snapshot.service, s, f.file);
-      assert.equal(f.snapshot.schema, 'preflight.snapshot/2', f.file);
+      assert.equal(f.snapshot.schema, 'preflight.snapshot/3', f.file);
       assert.ok(f.snapshot.error, `${f.file}: no error`);
       if (opts.recovered) assert.ok(f.snapshot.recovery, `${f.file}: no recovery`);
     }
