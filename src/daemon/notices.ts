@@ -107,7 +107,7 @@ export class Notices {
     const held = this.o.held?.(rt.cfg.name) ?? null;
     if (held) {
       this.heldNotices.add(rt.cfg.name, { event, detail, id: snapshot.id });
-      this.o.log.info(`${rt.cfg.name}: ${event} not notified: muted until ${held.until}${held.reason ? ` (${held.reason})` : ''}`);
+      this.o.log.info(`${rt.cfg.name}: ${event} not notified (held until ${held.until}${held.reason ? `: ${held.reason}` : ''}); snapshot ${snapshot.id} marked muted`);
       if (snapshot.muted?.until !== held.until || snapshot.muted.reason !== held.reason) {
         const mark = (current: Snapshot): boolean => {
           current.muted = held;

@@ -84,13 +84,6 @@ function head(s: Snapshot): string[] {
     : 'not recovered when captured';
   const trigger = unitFailed(s) ? 'its unit failed' : (TRIGGER_WORDS[s.trigger] ?? s.trigger);
   out.push(`${s.service} failed at ${when(s.transition.first_failure_at)} (${trigger}); ${status}`);
-  const e = s.episode;
-  // an episode of one reads as it always did; a flapping one says so before anything else
-  if (e && (e.occurrences > 1 || e.restarts > 0)) {
-    const restarts = e.restarts > 0 ? `, ${e.restarts} restart${e.restarts === 1 ? '' : 's'}` : '';
-    out.push(`  episode: ${e.state}, ${e.occurrences} failure${e.occurrences === 1 ? '' : 's'}${restarts}, ${formatDuration(e.downtime_seconds)} down in total`);
-  }
-  if (s.muted) out.push(`  muted until ${when(s.muted.until)}${s.muted.reason ? ` (${s.muted.reason})` : ''}: not notified then`);
   const first = s.findings[0];
   const told = first !== undefined && first.cause === s.probable_cause;
   // version 2 quotes the line bare (its time is the finding's `at`); version 1 has only the evidence
@@ -100,6 +93,13 @@ function head(s: Snapshot): string[] {
   if (words && !(quote ?? '').includes(words.message.trim().replace(/\s+/g, ' ').slice(0, 80))) {
     out.push(`  last words: ${hhmmss(words.at)} ${clip(words.message.replace(/\s+/g, ' ').trim(), 200)}`);
   }
+  // line 2 stays the probable cause (what a glance reads); an episode of one reads as it always did
+  const e = s.episode;
+  if (e && (e.occurrences > 1 || e.restarts > 0)) {
+    const restarts = e.restarts > 0 ? `, ${e.restarts} restart${e.restarts === 1 ? '' : 's'}` : '';
+    out.push(`  episode: ${e.state}, ${e.occurrences} failure${e.occurrences === 1 ? '' : 's'}${restarts}, ${formatDuration(e.downtime_seconds)} down in total`);
+  }
+  if (s.muted) out.push(`  muted until ${when(s.muted.until)}${s.muted.reason ? ` (${s.muted.reason})` : ''}: not notified then`);
   return out;
 }
 

@@ -11,7 +11,7 @@ import type { CapturedContext } from '../../src/incident/capture';
 import type { Snapshot, SnapshotError } from '../../src/incident/snapshot';
 import { SnapshotStore } from '../../src/incident/store';
 import { Incidents } from '../../src/daemon/incidents';
-import type { Notifier, NotifyEvent } from '../../src/daemon/notify';
+import { applyOutcome, type Notifier, type NotifyEvent } from '../../src/daemon/notify';
 import { newRuntime } from '../../src/daemon/runtime';
 
 const T0 = Date.parse('2026-11-25T03:00:00.000Z');
@@ -37,7 +37,8 @@ function rig(name: string, opts: { flap: number; reminder?: number; held?: () =>
   const sent: Sent[] = [];
   const notifier = {
     wants: () => true,
-    markPending: () => undefined,
+    // as the real Notifier does: the file records the message as pending before it is sent
+    markPending: (event: NotifyEvent, s: Snapshot) => applyOutcome(s, event, { status: 'pending', attempts: 0, at: '2026-11-25T03:00:00.000Z' }),
     notify: (event: NotifyEvent, _s: Snapshot, _done: unknown, detail: string | null = null) => (sent.push({ event, detail }), true),
   } as unknown as Notifier;
   const logged: string[] = [];
@@ -203,14 +204,14 @@ describe('the notification sequence', () => {
     const s = JSON.parse((await r.store.last('web'))!.text) as Snapshot;
     assert.deepEqual(s.muted, { until: '2026-11-25T04:00:00.000Z', reason: 'deploy' });
     muted = null;
-    r.incidents.releaseHeld(r.rt);
+    await r.incidents.releaseHeld(r.rt);
     await r.rt.work;
     assert.deepEqual(
       (r.sent as Sent[]).map((x) => x.event),
       ['down'],
     );
     // once released there is nothing held: a second release sends nothing more
-    r.incidents.releaseHeld(r.rt);
+    await r.incidents.releaseHeld(r.rt);
     await r.rt.work;
     assert.equal(r.sent.length, 1);
     r.incidents.stop();
@@ -222,7 +223,7 @@ describe('the notification sequence', () => {
     await r.fail(0, E503);
     await r.up(3000, 3000);
     muted = null;
-    r.incidents.releaseHeld(r.rt);
+    await r.incidents.releaseHeld(r.rt);
     await r.rt.work;
     assert.deepEqual(r.sent, []);
     r.incidents.stop();

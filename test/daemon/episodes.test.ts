@@ -147,7 +147,12 @@ describe('reading and rendering episodes', () => {
     recordRecovery(ep, 7.5);
     appendOccurrence(ep, f('2026-11-25T03:02:00.000Z', 'B'));
     const lines = renderSnapshot(ep).split('\n');
-    assert.deepEqual(lines.slice(0, 2), ['dead-drop failed at 2026-11-25 03:00:00 UTC (health check failed); not recovered when captured', '  episode: flapping, 3 failures, 13s down in total']);
+    // line 2 is the probable cause, as for every snapshot; the episode's counts follow it
+    assert.deepEqual(lines.slice(0, 3), [
+      'dead-drop failed at 2026-11-25 03:00:00 UTC (health check failed); not recovered when captured',
+      '  probable cause: A',
+      '  episode: flapping, 3 failures, 13s down in total',
+    ]);
     const at = lines.indexOf('occurrences:');
     assert.deepEqual(lines.slice(at, at + 5), [
       'occurrences:',

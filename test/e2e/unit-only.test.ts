@@ -43,6 +43,8 @@ const config = (webhook: string): string => `snapshot_dir: ${STATE_DIR}
 interval_seconds: 1
 timeout_seconds: 1
 failure_threshold: 2
+# one failure, one file and its recovered message at once (episodes are tested in episodes.test.ts)
+flap_window_seconds: 0
 confirm_interval_seconds: 0.5
 sample_seconds: 1
 listen: 127.0.0.1:${API_PORT}
