@@ -14,7 +14,7 @@
 // - `services:` is required too (all, or a list of names from services:), so a window added for one
 //   service never silences the others by omission.
 import { quote } from '../util/errors';
-import type { Reader } from './config';
+import type { Reader } from './reader';
 import type { YamlEntry, YamlMap, YamlNode } from './yaml';
 
 export const MAINTENANCE_KEYS = ['services', 'days', 'time', 'timezone', 'from', 'to', 'reason'];

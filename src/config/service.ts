@@ -8,7 +8,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { quote } from '../util/errors';
 import { parseTcpUrl, TCP_EXAMPLE } from '../probe/tcp';
-import type { Reader, ServiceConfig } from './config';
+import type { ServiceConfig } from './config';
+import type { Reader } from './reader';
 import type { Pos, YamlEntry, YamlMap } from './yaml';
 
 export const PROBE_KEYS = ['headers', 'tls_ca_file', 'tls_insecure'] as const;
