@@ -5,7 +5,7 @@ import { userInfo } from 'node:os';
 import { describeConfigSource, locateConfig, readConfigFile } from '../config/find';
 import { suggest, type Config } from '../config/config';
 import { windowEnd, describeWindow } from '../config/maintenance';
-import { ALL, activeMute, formatDuration, MuteInputError, muteFilePath, parseDuration, readMuteFile, writeMuteFile, type MuteEntry } from '../daemon/mute-file';
+import { ALL, activeMute, formatMuteDuration, MuteInputError, muteFilePath, parseDuration, readMuteFile, writeMuteFile, type MuteEntry } from '../daemon/mute-file';
 import { errnoCode, errorMessage, quote, UsageError } from '../util/errors';
 import { EXIT_NOT_FOUND, EXIT_OK, type Command, type CommandContext } from './command';
 
@@ -89,7 +89,7 @@ export const muteCommand: Command = {
       throw writeFailed(config, err);
     });
     const who = service === ALL ? 'all services' : service;
-    ctx.io.out(`muted ${who} for ${formatDuration(ms)}, until ${entry.until}${entry.reason ? ` (${entry.reason})` : ''}: failures are captured, not notified; one still open when it ends is notified then`);
+    ctx.io.out(`muted ${who} for ${formatMuteDuration(ms)}, until ${entry.until}${entry.reason ? ` (${entry.reason})` : ''}: failures are captured, not notified; one still open when it ends is notified then`);
     // where it went, and which config chose the folder: a mute in another folder than the daemon's
     // (sudo without $STATE_DIRECTORY, another config) would hold nothing, silently
     ctx.io.out(`written to ${muteFilePath(config.snapshotDir)} (snapshot_dir of ${source})`);

@@ -74,8 +74,12 @@ export function parseDuration(input: string): number {
   return ms;
 }
 
-/** "1h30m" for a span of milliseconds (seconds and up), for messages. */
-export function formatDuration(ms: number): string {
+/**
+ * A span of milliseconds in the form `parseDuration` reads ("1h30m", "10m": no zero padding), so
+ * `mute` says back what was typed. Not util/units.ts's formatDuration (seconds, "10m00s"), which
+ * renders downtimes everywhere else.
+ */
+export function formatMuteDuration(ms: number): string {
   let rest = Math.max(0, Math.round(ms / 1000));
   let out = '';
   for (const [u, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {

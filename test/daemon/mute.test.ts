@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { MaintenanceWindow } from '../../src/config/maintenance';
 import { Mutes, holdOf } from '../../src/daemon/mute';
-import { ALL, MUTE_FILE, MuteInputError, formatDuration, parseDuration, parseMuteFile, readMuteFile, writeMuteFile, type MuteEntry } from '../../src/daemon/mute-file';
+import { ALL, MUTE_FILE, MuteInputError, formatMuteDuration, parseDuration, parseMuteFile, readMuteFile, writeMuteFile, type MuteEntry } from '../../src/daemon/mute-file';
 
 const dirs: string[] = [];
 after(() => {
@@ -64,8 +64,8 @@ describe('parseDuration', () => {
     });
   }
 
-  it('formatDuration says it back', () => {
-    assert.deepEqual([5_400_000, 20_000, 86_400_000 + 1000, 0].map(formatDuration), ['1h30m', '20s', '1d1s', '0s']);
+  it('formatMuteDuration says it back', () => {
+    assert.deepEqual([5_400_000, 20_000, 86_400_000 + 1000, 0].map(formatMuteDuration), ['1h30m', '20s', '1d1s', '0s']);
   });
 });
 
