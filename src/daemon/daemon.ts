@@ -45,7 +45,7 @@ export interface DaemonOptions {
   now?: () => number;
   /** the monotonic clock, for what is timed and compared (default performance.now()) */
   mono?: () => number;
-  /** Sends "down" after each commit and "recovered" after each recovery (src/daemon/notify.ts). */
+  /** Sends "down" after each commit and "resolved" after each recovery (src/daemon/notify.ts). */
   notifier?: Notifier;
   /** follow the journal for unit exits (default true; polling systemctl always runs) */
   followJournal?: boolean;

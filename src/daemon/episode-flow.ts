@@ -1,6 +1,6 @@
 // An episode's life after its first file: a later failure inside the flap window joins it (a compact
 // occurrence, cause_changed and flapping messages), a recovery starts the flap window, the window's end
-// resolves it (the one "recovered" message), and reminders while a failure stays open. The timers live
+// resolves it (the one "resolved" message), and reminders while a failure stays open. The timers live
 // here; what is written goes through Incidents' update and persist, what is sent through Notices.
 import type { Config } from '../config/config';
 import type { Snapshot, SnapshotError } from '../incident/snapshot';
@@ -121,7 +121,7 @@ export class EpisodeFlow {
 
   /**
    * The episode is over: its flap window passed after the last recovery with no new failure. Its file
-   * says resolved, and the one "recovered" message goes out with the episode's total downtime and
+   * says resolved, and the one "resolved" message goes out with the episode's total downtime and
    * occurrences (the same figures as the log line and the file).
    */
   async resolve(rt: ServiceRuntime, id: string): Promise<void> {
@@ -132,20 +132,20 @@ export class EpisodeFlow {
     rt.episode = null;
     const done = await this.o.update(rt, id, (snapshot) => {
       resolveEpisode(snapshot, this.o.now());
-      this.o.notices.prepare(rt, 'recovered', snapshot);
+      this.o.notices.prepare(rt, 'resolved', snapshot);
       return true;
     });
     await this.o.persist();
     if (done) this.announce(rt, id, done.snapshot);
   }
 
-  /** The resolved episode in the log and in its one "recovered" message: the same total downtime in both. */
+  /** The resolved episode in the log and in its one "resolved" message: the same total downtime in both. */
   private announce(rt: ServiceRuntime, id: string, s: Snapshot): void {
     this.timers.clear(rt.cfg.name, 'resolve');
     const e = s.episode;
     const total = e?.downtime_seconds ?? s.recovery?.downtime_seconds ?? 0;
     this.o.log.info(`${rt.cfg.name}: episode ${id} resolved after ${formatDuration(total)} down${occurrencesText(e?.occurrences ?? 1)}`);
-    this.o.notices.notify(rt, 'recovered', s);
+    this.o.notices.notify(rt, 'resolved', s);
   }
 
   private scheduleResolve(rt: ServiceRuntime, id: string, ms: number): void {

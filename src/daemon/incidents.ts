@@ -325,7 +325,7 @@ export class Incidents {
           recordRecovery(snapshot, seconds);
           if (atOnce) {
             resolveEpisode(snapshot, at);
-            this.prepare(rt, 'recovered', snapshot);
+            this.prepare(rt, 'resolved', snapshot);
           }
           return true;
         });

@@ -128,7 +128,7 @@ export class Notices {
   }
 
   /**
-   * A mute or maintenance window of this service ended (run in the service's queue). A held "recovered"
+   * A mute or maintenance window of this service ended (run in the service's queue). A held "resolved"
    * goes out only where its "down" did (the file has the down's outcome): a failure that began and ended
    * inside the hold was never told, so neither is its end. The open episode's held "down" is read from
    * its file ("muted" and no notification), so it outlives a restart of preflight; the other held
@@ -139,13 +139,13 @@ export class Notices {
     const name = rt.cfg.name;
     const held = this.heldNotices.take(name);
     for (const h of held) {
-      if (h.event !== 'recovered') continue;
+      if (h.event !== 'resolved') continue;
       const s = await this.o.read(rt, h.id);
-      if (s?.notification) this.notify(rt, 'recovered', s, h.detail);
+      if (s?.notification) this.notify(rt, 'resolved', s, h.detail);
     }
     const id = rt.openIncident?.id;
     if (!id) {
-      const dropped = held.filter((h) => h.event !== 'recovered').length;
+      const dropped = held.filter((h) => h.event !== 'resolved').length;
       if (dropped > 0) this.o.log.info(`${name}: ${dropped} held notification(s) not sent: the failure ended while muted`);
       return;
     }
@@ -160,6 +160,6 @@ export class Notices {
       this.o.log.info(`${name}: notifications no longer held and incident ${id} is still open: notifying it now`);
       this.notify(rt, 'down', snapshot);
     }
-    for (const h of held) if (h.event !== 'recovered' && h.event !== 'down' && h.id === id) this.notify(rt, h.event, snapshot, h.detail);
+    for (const h of held) if (h.event !== 'resolved' && h.event !== 'down' && h.id === id) this.notify(rt, h.event, snapshot, h.detail);
   }
 }

@@ -1,5 +1,5 @@
 // Notifications: the failure on the operator's phone. A message is queued only after its snapshot is
-// durable and is sent off the capture path: one worker, in order (a "recovered" never overtakes its
+// durable and is sent off the capture path: one worker, in order (a "resolved" never overtakes its
 // "down"), each attempt with a deadline, retries with exponential backoff and jitter, a capped queue.
 // A dead, failing or hung receiver costs a logged line and a `failed` outcome, never a capture.
 //
@@ -18,12 +18,12 @@ import type { NotificationsConfig } from '../config/config';
 import { iso, notificationIn, type Snapshot, type SnapshotNotification } from '../incident/snapshot';
 import { errorMessage } from '../util/errors';
 import { sleep } from '../util/time';
-import { post, type PostResult } from './post';
+import { post, type PostResult } from '../notify/post';
 import { clip } from '../util/text';
 
-import { factsOf, formatMessage, mergeHeaders, type FormattedMessage, type NotifyEvent, type NotifyFacts } from './notify-message';
+import { factsOf, formatMessage, mergeHeaders, type FormattedMessage, type NotifyEvent, type NotifyFacts } from '../notify/message';
 
-export * from './notify-message';
+export * from '../notify/message';
 
 export interface RetryPolicy {
   /** POSTs per message, the first included */
@@ -192,7 +192,7 @@ export class Notifier {
 
   /** Whether `event` will be sent (recovery messages can be turned off). */
   wants(event: NotifyEvent): boolean {
-    return event !== 'recovered' || this.opts.config.recovery;
+    return event !== 'resolved' || this.opts.config.recovery;
   }
 
   /** Mark a snapshot about to be written as `pending`, when this event will be sent. */

@@ -217,7 +217,7 @@ export interface Snapshot {
   journal: SnapshotJournalLine[];
   kernel: SnapshotKernelLine[];
   processes: { top_cpu: SnapshotProcess[]; top_memory: SnapshotProcess[] } | null;
-  /** `notification` there is the outcome of the "recovered" message. */
+  /** `notification` there is the outcome of the "resolved" message. */
   recovery: { at: string; downtime_seconds: number; samples: HostSample[]; notification?: SnapshotNotification } | null;
   capture: { started_at: string; finished_at: string; duration_ms: number; errors: CaptureError[] };
   /** The outcome of the "down" message; absent when notifications are not configured (optional: added later). */

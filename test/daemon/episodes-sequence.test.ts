@@ -98,7 +98,7 @@ const ETIMEOUT: SnapshotError = { kind: 'timeout', status: null, message: 'no an
 describe('the notification sequence', () => {
   type Step = ['fail', number, SnapshotError] | ['up', number, number];
   const cases: { name: string; flap: number; steps: Step[]; want: NotifyEvent[]; files: number; occurrences: number[] }[] = [
-    { name: 'one failure, window 0: down, recovered at once', flap: 0, steps: [['fail', 0, E503], ['up', 5000, 5000]], want: ['down', 'recovered'], files: 1, occurrences: [1] },
+    { name: 'one failure, window 0: down, recovered at once', flap: 0, steps: [['fail', 0, E503], ['up', 5000, 5000]], want: ['down', 'resolved'], files: 1, occurrences: [1] },
     {
       name: 'flaps 5 times, one cause: down, flapping once (recovered waits for the flap window)',
       flap: 600,
@@ -119,7 +119,7 @@ describe('the notification sequence', () => {
       name: 'a failure past the window: the first episode resolves, a second opens',
       flap: 600,
       steps: [['fail', 0, E503], ['up', 5000, 5000], ['fail', 5000 + 600_001, E503]],
-      want: ['down', 'recovered', 'down'],
+      want: ['down', 'resolved', 'down'],
       files: 2,
       occurrences: [1, 1],
     },
@@ -156,7 +156,7 @@ describe('the notification sequence', () => {
     assert.deepEqual(r.sent, [
       { event: 'down', detail: null },
       { event: 'flapping', detail: 'flapping: 2 failures in 2s, HTTP 503, no cause found' },
-      { event: 'recovered', detail: null },
+      { event: 'resolved', detail: null },
     ]);
     const s = JSON.parse((await r.store.last('web'))!.text) as Snapshot;
     assert.equal(s.episode!.state, 'resolved');

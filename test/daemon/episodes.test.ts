@@ -191,7 +191,7 @@ describe('the messages of an episode, in words', () => {
     },
     {
       name: 'resolved: the episode downtime and occurrences',
-      event: 'recovered',
+      event: 'resolved',
       snapshot: () => {
         const s = ep();
         s.recovery = { at: '2026-11-25T03:06:18.123Z', downtime_seconds: 40, samples: [] };
@@ -199,7 +199,7 @@ describe('the messages of an episode, in words', () => {
         return s;
       },
       detail: null,
-      text: `dead-drop recovered on box after 2m13s (3 occurrences) · ${LINK}`,
+      text: `dead-drop resolved on box after 2m13s (3 occurrences) · ${LINK}`,
       json: { occurrences: 3, downtime_seconds: 133.4 },
     },
   ];

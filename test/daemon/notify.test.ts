@@ -26,7 +26,7 @@ import {
   whatFailed,
   type NotifyFacts,
 } from '../../src/daemon/notify';
-import { post } from '../../src/daemon/post';
+import { post } from '../../src/notify/post';
 import type { Snapshot, SnapshotNotification } from '../../src/incident/snapshot';
 import { withTimeout } from '../../src/util/exec';
 import { freePort, receiver, snapshotFixture, type Receiver } from './_helpers';
@@ -41,7 +41,7 @@ const recovered = (): Snapshot => snapshot({ recovery: { at: '2026-11-25T03:06:1
 
 describe('formatting', () => {
   const down = factsOf(snapshot(), 'down', BASE);
-  const up = factsOf(recovered(), 'recovered', BASE);
+  const up = factsOf(recovered(), 'resolved', BASE);
 
   test('one line, down and recovered', () => {
     const cases: { name: string; input: NotifyFacts; want: string }[] = [
@@ -61,7 +61,7 @@ describe('formatting', () => {
         input: factsOf(snapshot({ probable_cause: 'two\nlines' }), 'down', undefined),
         want: 'dead-drop down on box: 503 · two lines · RAM 94% | disk / 87% | load 4.20 | cpu 99%',
       },
-      { name: 'recovered', input: up, want: `dead-drop recovered on box after 2m13s · ${LINK}` },
+      { name: 'recovered', input: up, want: `dead-drop resolved on box after 2m13s · ${LINK}` },
     ];
     for (const c of cases) assert.equal(oneLine(c.input), c.want, c.name);
   });
@@ -78,7 +78,7 @@ describe('formatting', () => {
     ];
     for (const c of cases) {
       const s = snapshot({ recovery: { at: '2026-11-25T03:06:18.123Z', downtime_seconds: c.input, samples: [] } });
-      assert.equal(oneLine(factsOf(s, 'recovered', undefined)), `dead-drop recovered on box ${c.want}`, c.name);
+      assert.equal(oneLine(factsOf(s, 'resolved', undefined)), `dead-drop resolved on box ${c.want}`, c.name);
     }
   });
 
@@ -122,7 +122,7 @@ describe('formatting', () => {
       text: oneLine(down),
     });
     assert.deepEqual(jsonPayload(up), {
-      event: 'recovered',
+      event: 'resolved',
       service: 'dead-drop',
       host: 'box',
       at: '2026-11-25T03:06:18.123Z',
@@ -130,7 +130,7 @@ describe('formatting', () => {
       occurrences: 1,
       link: LINK,
       snapshot_id: ID,
-      text: `dead-drop recovered on box after 2m13s · ${LINK}`,
+      text: `dead-drop resolved on box after 2m13s · ${LINK}`,
     });
   });
 
@@ -146,10 +146,10 @@ describe('formatting', () => {
       },
       {
         name: 'recovered without a link',
-        input: factsOf(recovered(), 'recovered', undefined),
+        input: factsOf(recovered(), 'resolved', undefined),
         want: {
-          body: 'dead-drop recovered on box after 2m13s',
-          headers: { 'content-type': 'text/plain; charset=utf-8', title: 'dead-drop recovered on box', priority: 'default', tags: 'white_check_mark' },
+          body: 'dead-drop resolved on box after 2m13s',
+          headers: { 'content-type': 'text/plain; charset=utf-8', title: 'dead-drop resolved on box', priority: 'default', tags: 'white_check_mark' },
         },
       },
       {
@@ -174,8 +174,8 @@ describe('formatting', () => {
     assert.equal(p.blocks[0]!.text!.text, '*dead-drop down on box*: 503\n*Probable cause:* a &lt;b&gt; &amp; c\n*Host:* RAM 94% | disk / 87% | load 4.20 | cpu 99%');
     assert.equal(p.blocks[1]!.elements![0]!.text, `first failure 2026-11-25T03:04:05.123Z · trigger health_check · snapshot <${LINK}|${ID}>`);
     const r = slackPayload(up) as { text: string; blocks: { text?: { text: string } }[] };
-    assert.equal(r.text, `dead-drop recovered on box after 2m13s · ${LINK}`);
-    assert.equal(r.blocks[0]!.text!.text, '*dead-drop recovered on box* after 2m13s');
+    assert.equal(r.text, `dead-drop resolved on box after 2m13s · ${LINK}`);
+    assert.equal(r.blocks[0]!.text!.text, '*dead-drop resolved on box* after 2m13s');
   });
 
   test('discord: content plus an embed, mentions disabled, limits kept', () => {
@@ -199,7 +199,7 @@ describe('formatting', () => {
     };
     assert.equal(long.content.length, 2000);
     assert.equal(long.embeds[0]!.fields.find((f) => f.name === 'Probable cause')!.value.length, 1024);
-    const r = discordPayload(factsOf(recovered(), 'recovered', undefined)) as { embeds: Record<string, unknown>[] };
+    const r = discordPayload(factsOf(recovered(), 'resolved', undefined)) as { embeds: Record<string, unknown>[] };
     assert.equal(r.embeds[0]!.url, undefined);
     assert.deepEqual(r.embeds[0]!.fields, [
       { name: 'Downtime', value: '2m13s', inline: true },
@@ -334,11 +334,11 @@ describe('outcome in the snapshot', () => {
   test('applyOutcome and notificationOf', () => {
     const o: SnapshotNotification = { status: 'failed', attempts: 4, at: '2026-11-25T03:05:00.000Z', reason: 'HTTP 500' };
     const s = snapshot();
-    assert.equal(applyOutcome(s, 'recovered', o), false, 'no recovery to put it in');
+    assert.equal(applyOutcome(s, 'resolved', o), false, 'no recovery to put it in');
     assert.equal(applyOutcome(s, 'down', o), true);
     assert.deepEqual(notificationOf(JSON.stringify(s)), o);
     const r = recovered();
-    assert.equal(applyOutcome(r, 'recovered', { ...o, status: 'delivered' }), true);
+    assert.equal(applyOutcome(r, 'resolved', { ...o, status: 'delivered' }), true);
     assert.equal(r.recovery!.notification!.status, 'delivered');
     assert.equal(r.notification, undefined);
     const cases: { name: string; input: string; want: SnapshotNotification | null }[] = [
@@ -377,7 +377,7 @@ function notifierFor(
 }
 
 /** Queue one message and wait for its outcome (bounded: the test fails rather than hangs). */
-function outcomeOf(n: Notifier, event: 'down' | 'recovered', s: Snapshot, ms = 15_000): Promise<SnapshotNotification> {
+function outcomeOf(n: Notifier, event: 'down' | 'resolved', s: Snapshot, ms = 15_000): Promise<SnapshotNotification> {
   return withTimeout(new Promise<SnapshotNotification>((resolve) => n.notify(event, s, resolve)), ms, 'notification outcome');
 }
 
@@ -471,13 +471,13 @@ describe('Notifier against real receivers', () => {
     const { n } = notifierFor(r.url, {}, { timeoutMs: 200, maxAttempts: 2 });
     const t0 = Date.now();
     const first = outcomeOf(n, 'down', snapshot());
-    const second = outcomeOf(n, 'recovered', recovered());
+    const second = outcomeOf(n, 'resolved', recovered());
     const o1 = await first;
     const o2 = await second;
     assert.deepEqual([o1.status, o1.attempts, o1.reason], ['failed', 2, 'no answer within 200 ms']);
     assert.equal(o2.status, 'delivered');
     assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
-    assert.deepEqual(r.got.map((g) => (JSON.parse(g.body) as { event: string }).event), ['down', 'down', 'recovered'], 'in order');
+    assert.deepEqual(r.got.map((g) => (JSON.parse(g.body) as { event: string }).event), ['down', 'down', 'resolved'], 'in order');
   });
 
   test('a full queue refuses the new message at once, with a failed outcome', async () => {
@@ -500,9 +500,9 @@ describe('Notifier against real receivers', () => {
   test('recovery messages can be turned off', async () => {
     const r = await start(() => ({ status: 200 }));
     const { n } = notifierFor(r.url, { recovery: false });
-    assert.equal(n.notify('recovered', recovered()), false);
+    assert.equal(n.notify('resolved', recovered()), false);
     const s = recovered();
-    n.markPending('recovered', s);
+    n.markPending('resolved', s);
     assert.equal(s.recovery!.notification, undefined);
     n.markPending('down', s);
     assert.equal(s.notification?.status, 'pending');

@@ -1,6 +1,6 @@
 // Episodes end to end: the built bundle as `preflight start`, a real health endpoint on 127.0.0.1 that
 // flaps, and a real webhook receiver counting messages. Short settings (checks every 0.25 s, a 3 s flap
-// window) so ten flaps take seconds: one episode file, three messages (down, flapping, recovered), ten
+// window) so ten flaps take seconds: one episode file, three messages (down, flapping, resolved), ten
 // occurrences in the file, in `list` and in the API. A restart of preflight during an open episode
 // keeps it open, and the next flap is appended to it.
 import assert from 'node:assert/strict';
@@ -74,13 +74,13 @@ test('a service flapping 10 times: one episode, 3 messages, 10 occurrences liste
   assert.equal(down!.event, 'down');
   assert.equal(flapping!.event, 'flapping');
   assert.match(String(flapping!.text), new RegExp(`^${SERVICE} flapping on \\S+: flapping: 2 failures in \\d+s, HTTP 503, no cause found · http://`));
-  assert.equal(recovered!.event, 'recovered');
+  assert.equal(recovered!.event, 'resolved');
   assert.equal(recovered!.occurrences, 10);
   // the recovery time: the same number in the JSON, the text and the log
   assert.equal(recovered!.downtime_seconds, s.episode!.downtime_seconds);
   const secs = Math.round(s.episode!.downtime_seconds);
   const shown = secs < 60 ? `${secs}s` : `${Math.floor(secs / 60)}m${String(secs % 60).padStart(2, '0')}s`;
-  assert.match(String(recovered!.text), new RegExp(`^${SERVICE} recovered on \\S+ after ${shown} \\(10 occurrences\\) · http://`));
+  assert.match(String(recovered!.text), new RegExp(`^${SERVICE} resolved on \\S+ after ${shown} \\(10 occurrences\\) · http://`));
   assert.match(daemon.stdout, new RegExp(`${SERVICE}: episode ${s.id} resolved after ${shown} down \\(10 occurrences\\)`));
 
   // list and the API: one episode with its counts

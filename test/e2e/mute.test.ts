@@ -81,7 +81,7 @@ describe('mute and maintenance: captured, not notified; notified when the hold e
 
     await health.set('ok');
     await waitFor('the recovery message', 15_000, () => hook.got.length >= 2);
-    assert.equal(body(hook, 1).event, 'recovered');
+    assert.equal(body(hook, 1).event, 'resolved');
     await sleep(500);
     assert.equal(hook.got.length, 2, hook.got.map((g) => g.body).join('\n'));
     assert.equal((await daemon.stop()).code, 0, daemon.stderr);

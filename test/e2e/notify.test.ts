@@ -107,7 +107,7 @@ describe('each format: one POST per confirmed failure, whose link serves the sna
       if (format === 'discord') assert.deepEqual((JSON.parse(down.body) as { allowed_mentions: unknown }).allowed_mentions, { parse: [] });
 
       // the recovery message
-      assert.match(textOf(format, hook.got[1]!), new RegExp(`^${SERVICE} recovered on \\S+ after \\d+s · ${link.replace(/[.]/g, '\\.')}$`));
+      assert.match(textOf(format, hook.got[1]!), new RegExp(`^${SERVICE} resolved on \\S+ after \\d+s · ${link.replace(/[.]/g, '\\.')}$`));
 
       // preflight list shows the outcome, as text and as JSON
       const list = await daemon.cli(['list', '--json']);

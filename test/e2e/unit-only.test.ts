@@ -172,7 +172,7 @@ ExecStart=/bin/sh -c 'echo "forgotten: disk quota exceeded" >&2; sleep 0.5; exit
     const recovered = await waitFor('backup recovered', 15_000, async () => snapshots('backup')[0]?.recovery ?? undefined);
     assert.ok(recovered.downtime_seconds > 0);
     await waitFor('the recovered notification', 5000, async () => received('backup').length === 2);
-    assert.deepEqual(received('backup').map((h) => [h.event, h.snapshot_id]), [['down', snap.id], ['recovered', snap.id]]);
+    assert.deepEqual(received('backup').map((h) => [h.event, h.snapshot_id]), [['down', snap.id], ['resolved', snap.id]]);
     for (const h of received('backup')) t.diagnostic(h.text);
     assert.ok(received('backup')[0]?.text.startsWith(`backup down on ${snap.host.hostname}: failed (exited 1) · a dependency was unreachable (EHOSTUNREACH) · `), received('backup')[0]?.text);
     assert.equal(snapshots('backup').length, 1);
@@ -220,7 +220,7 @@ ExecStart=/bin/sh -c 'echo "forgotten: disk quota exceeded" >&2; sleep 0.5; exit
     const recovered = await waitFor('worker recovered', 15_000, async () => snapshots('worker')[0]?.recovery ?? undefined);
     assert.ok(recovered.downtime_seconds > 0 && recovered.downtime_seconds < 10, String(recovered.downtime_seconds));
     await waitFor('the recovered notification', 5000, async () => received('worker').length === 2);
-    assert.deepEqual(received('worker').map((h) => [h.event, h.snapshot_id]), [['down', snap.id], ['recovered', snap.id]]);
+    assert.deepEqual(received('worker').map((h) => [h.event, h.snapshot_id]), [['down', snap.id], ['resolved', snap.id]]);
     assert.ok(received('worker')[0]?.text.startsWith(`worker restarted on ${snap.host.hostname}: restarted by systemd (exited 2) · `), received('worker')[0]?.text);
     assert.equal((await show('worker.service', 'NRestarts')).NRestarts, '1');
   });

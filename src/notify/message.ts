@@ -1,5 +1,5 @@
 // What a notification says, whatever the channel: the facts taken from a snapshot, the one line every
-// format carries, and each format's body (json, ntfy, Slack, Discord). Delivery is notify.ts.
+// format carries, and each format's body (json, ntfy, Slack, Discord). Delivery is src/daemon/notify.ts.
 import { hostname } from 'node:os';
 import type { NotificationsConfig } from '../config/config';
 import { formatDuration } from '../util/units';
@@ -10,16 +10,16 @@ import { clip } from '../util/text';
 /**
  * Which message: the failure ("down"), a flapping or still-down reminder (at most one per
  * reminder_seconds), the first finding changed ("cause_changed", once per episode), or the episode's
- * end ("recovered": the text says resolved, with the episode's downtime and occurrences).
+ * end ("resolved": "resolved after 2m13s (3 occurrences)", the episode's downtime and occurrences).
  */
-export type NotifyEvent = 'down' | 'flapping' | 'cause_changed' | 'recovered';
+export type NotifyEvent = 'down' | 'flapping' | 'cause_changed' | 'resolved';
 
 /** The facts one message carries, whatever its format; taken from a snapshot by `factsOf`. */
 export interface NotifyFacts {
   event: NotifyEvent;
   service: string;
   host: string;
-  /** down: the first failed check; recovered: the first passing one */
+  /** down: the first failed check; resolved: the first passing one */
   at: string;
   trigger: Snapshot['trigger'];
   /** e.g. `RAM 94% | swap 40% | disk / 87% | load 4.20 | cpu 99%` */
@@ -78,7 +78,7 @@ export function factsOf(s: Snapshot, event: NotifyEvent, publicUrl: string | und
     event,
     service: s.service,
     host: s.host.hostname ?? hostname(),
-    at: event === 'recovered' && s.recovery ? s.recovery.at : s.transition.first_failure_at,
+    at: event === 'resolved' && s.recovery ? s.recovery.at : s.transition.first_failure_at,
     trigger: s.trigger,
     summary: s.summary,
     // only a certain or likely cause is told as one; otherwise what was seen, and that no cause was found
@@ -95,20 +95,20 @@ export function factsOf(s: Snapshot, event: NotifyEvent, publicUrl: string | und
   };
 }
 
-/** "dead-drop down on box", "dead-drop recovered on box" */
+/** "dead-drop down on box", "dead-drop resolved on box" */
 export function title(f: NotifyFacts): string {
   const verb =
-    f.event === 'recovered' ? 'recovered' : f.event === 'flapping' ? 'flapping' : f.event === 'cause_changed' ? 'cause changed' : f.trigger === 'unit_restart' && f.unitFailed !== true ? 'restarted' : f.trigger === 'manual' ? 'snapshot' : 'down';
+    f.event === 'resolved' ? 'resolved' : f.event === 'flapping' ? 'flapping' : f.event === 'cause_changed' ? 'cause changed' : f.trigger === 'unit_restart' && f.unitFailed !== true ? 'restarted' : f.trigger === 'manual' ? 'snapshot' : 'down';
   return `${f.service} ${verb} on ${f.host}`;
 }
 
 /**
  * The one line every format carries:
  * `dead-drop down on box: 503 · OOM kill of node (pid 4242) · RAM 94% | disk / 87% | load 4.20 · <link>`
- * `dead-drop recovered on box after 2m13s · <link>`
+ * `dead-drop resolved on box after 2m13s (3 occurrences) · <link>`
  */
 export function oneLine(f: NotifyFacts): string {
-  if (f.event === 'recovered') {
+  if (f.event === 'resolved') {
     return [`${title(f)}${recoveredAfter(f)}`, f.link].filter(Boolean).join(' · ');
   }
   if (f.event === 'flapping' || f.event === 'cause_changed') {
@@ -127,7 +127,7 @@ function recoveredAfter(f: NotifyFacts): string {
 /** The generic webhook: one JSON object, snake_case like the snapshot. */
 export function jsonPayload(f: NotifyFacts): Record<string, unknown> {
   const common = { event: f.event, service: f.service, host: f.host, at: f.at };
-  if (f.event === 'recovered') {
+  if (f.event === 'resolved') {
     return { ...common, downtime_seconds: f.downtimeSeconds, occurrences: f.occurrences, link: f.link, snapshot_id: f.snapshotId, text: oneLine(f) };
   }
   if (f.event === 'flapping' || f.event === 'cause_changed') {
@@ -155,7 +155,7 @@ export function ntfyMessage(f: NotifyFacts): FormattedMessage {
     'content-type': 'text/plain; charset=utf-8',
     title: headerSafe(title(f)),
     priority: down ? 'high' : 'default',
-    tags: down ? 'rotating_light' : f.event === 'recovered' ? 'white_check_mark' : 'warning',
+    tags: down ? 'rotating_light' : f.event === 'resolved' ? 'white_check_mark' : 'warning',
   };
   if (f.link) headers.click = headerSafe(f.link);
   return { body: oneLine(f), headers };
@@ -166,7 +166,7 @@ const slackEscape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g
 /** A Slack incoming webhook: `text` (notifications, fallback) and blocks with the same facts. */
 export function slackPayload(f: NotifyFacts): Record<string, unknown> {
   const lines =
-    f.event === 'recovered'
+    f.event === 'resolved'
       ? [`*${slackEscape(title(f))}*${recoveredAfter(f)}`]
       : f.event === 'flapping' || f.event === 'cause_changed'
         ? [`*${slackEscape(title(f))}*: ${slackEscape(f.detail ?? '')}`]
@@ -190,7 +190,7 @@ export function slackPayload(f: NotifyFacts): Record<string, unknown> {
 export function discordPayload(f: NotifyFacts): Record<string, unknown> {
   const field = (name: string, value: string, inline = false): Record<string, unknown> => ({ name, value: clip(value, 1024), inline });
   const fields =
-    f.event === 'recovered'
+    f.event === 'resolved'
       ? [field('Downtime', f.downtimeSeconds === null ? '?' : formatDuration(f.downtimeSeconds), true), field('Snapshot', f.snapshotId, true)]
       : [
           field('What failed', f.what, true),
