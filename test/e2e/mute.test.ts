@@ -138,7 +138,7 @@ describe('mute and maintenance: captured, not notified; notified when the hold e
     await waitFor('the held recovery message', 10_000, () => hook.got.length >= 2);
     const late = hook.got[1]!.at - until;
     assert.ok(late >= 0 && late < 2500, `sent ${late} ms after the mute's end`);
-    assert.deepEqual([body(hook, 0).event, body(hook, 1).event], ['down', 'recovered']);
+    assert.deepEqual([body(hook, 0).event, body(hook, 1).event], ['down', 'resolved']);
     await waitFor('its outcome', 5000, () => latest(daemon)?.recovery?.notification?.status === 'delivered');
     await sleep(1000);
     assert.equal(hook.got.length, 2);
