@@ -8,7 +8,7 @@ import { formatDuration } from '../util/units';
 import { appendOccurrence, countRestart, flappingText, joinsEpisode, occurrencesText, reminderDue, resolveEpisode, type Appended } from './episodes';
 import type { Logger } from './log';
 import { EpisodeTimers, type Notices } from './notices';
-import { enqueue, type ServiceRuntime } from './runtime';
+import { enqueue, noteEpisode, type ServiceRuntime } from './runtime';
 import type { RestartEvent } from './units';
 
 export interface EpisodeFlowOptions {
@@ -69,6 +69,8 @@ export class EpisodeFlow {
     for (const rt of this.o.services) {
       const ep = rt.episode;
       if (!ep) continue;
+      // the counts `preflight status` shows, from the file (they are not in .state.json)
+      void this.o.read(rt, ep.id).then((s) => s && rt.episodeCounts === null && noteEpisode(rt, s), () => undefined);
       if (ep.recoveredAt === null) this.scheduleReminder(rt, ep.id);
       else this.scheduleResolve(rt, ep.id, ep.recoveredAt + this.flapWindowMs - this.o.now());
     }

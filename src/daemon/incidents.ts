@@ -23,7 +23,7 @@ import type { Effect } from './monitor';
 import { EpisodeFlow } from './episode-flow';
 import { Notices } from './notices';
 import type { Notifier, NotifyEvent } from './notify';
-import { commandTimeoutMs, enqueue, persistedState, type PersistedState, type ServiceRuntime } from './runtime';
+import { commandTimeoutMs, enqueue, noteEpisode, persistedState, type PersistedState, type ServiceRuntime } from './runtime';
 import type { RestartEvent, UnitWatcher } from './units';
 
 /** NRestarts remembered per service across incidents (restart-loop finding). */
@@ -233,6 +233,7 @@ export class Incidents {
     this.o.log.error(`${cfg.name}: DOWN (${what}); ${snapshot.probable_cause}; ${where}`);
     this.o.events.onIncident?.(snapshot, file);
     this.episodes.opened(rt, snapshot.id);
+    noteEpisode(rt, snapshot);
     this.notify(rt, 'down', snapshot);
   }
 
@@ -300,6 +301,7 @@ export class Incidents {
     if (!found) return null;
     const snapshot = JSON.parse(found.text) as Snapshot;
     const file = change(snapshot) ? await this.o.store.rewrite(snapshot) : found.entry.path;
+    noteEpisode(rt, snapshot);
     return { snapshot, file };
   }
 

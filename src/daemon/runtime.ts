@@ -3,7 +3,7 @@
 // recovery waits for its commit). Also what of it survives a restart of preflight (.state.json).
 import type { Config, ServiceConfig } from '../config/config';
 import type { CapturedContext } from '../incident/capture';
-import type { SnapshotError, Trigger } from '../incident/snapshot';
+import type { Snapshot, SnapshotError, Trigger } from '../incident/snapshot';
 import type { ProbeResult, ProbeSpec } from '../probe/http';
 import { probeSpecOf } from '../probe/options';
 import type { HostSample } from '../sample/host';
@@ -61,6 +61,8 @@ export interface ServiceRuntime {
   lastIncident: { firstFailureAt: string; recoveredAt: string | null } | null;
   /** the service's latest unresolved episode: a failure within the flap window of its recovery joins it */
   episode: EpisodeRef | null;
+  /** the episode's counts as its file last said them (`preflight status`); null before a file was read */
+  episodeCounts: EpisodeCounts | null;
   /** the episode's last flapping / still-down reminder (monotonic ms); null: none sent yet */
   reminderSentAt: number | null;
   /** the episode's one cause_changed message went out */
@@ -99,6 +101,7 @@ export function newRuntime(cfg: ServiceConfig, config: Config, mono: () => numbe
       openIncident: null,
       lastIncident: null,
       episode: null,
+      episodeCounts: null,
       reminderSentAt: null,
       causeChangedSent: false,
       incidentsTotal: { health_check: 0, unit_restart: 0, manual: 0 },
@@ -133,9 +136,28 @@ export function oldestJobAgeMs(rt: ServiceRuntime, now: number): number | null {
 }
 
 /** What `preflight status` adds to a service's status (GET /status): the open incident's start, the unit's state. */
-export function statusExtras(rt: ServiceRuntime): Pick<ServiceStatus, 'openIncidentSince' | 'unit'> {
+export function statusExtras(rt: ServiceRuntime): Pick<ServiceStatus, 'openIncidentSince' | 'unit' | 'episode'> {
   const u = rt.unitRing?.last ?? null;
-  return { openIncidentSince: rt.openIncident?.firstFailureAt ?? null, unit: rt.cfg.unit && u ? { name: rt.cfg.unit, ...u } : null };
+  const counts = rt.episode && rt.episodeCounts?.id === rt.episode.id ? rt.episodeCounts : null;
+  return {
+    openIncidentSince: rt.openIncident?.firstFailureAt ?? null,
+    unit: rt.cfg.unit && u ? { name: rt.cfg.unit, ...u } : null,
+    episode: counts ? { state: counts.state, occurrences: counts.occurrences, restarts: counts.restarts } : null,
+  };
+}
+
+/** What `preflight status` shows of an open episode, kept from the last write (or read) of its file. */
+export interface EpisodeCounts {
+  id: string;
+  state: string;
+  occurrences: number;
+  restarts: number;
+}
+
+/** Keep the counts of `s` when it is the file of the service's episode (a schema 1/2 file has none). */
+export function noteEpisode(rt: ServiceRuntime, s: Snapshot): void {
+  if (!s.episode || rt.episode?.id !== s.id) return;
+  rt.episodeCounts = { id: s.id, state: s.episode.state, occurrences: s.episode.occurrences, restarts: s.episode.restarts };
 }
 
 /** Persisted in <snapshot_dir>/.state.json: enough to not re-report an open incident after a restart. */

@@ -41,9 +41,10 @@ const only = (dir: string): Snapshot | undefined => {
 };
 
 /** One flap: down until the file counts occurrence `n` open, then up until it says recovered. */
-async function flap(health: TestService, dir: string, n: number): Promise<void> {
+async function flap(health: TestService, dir: string, n: number, whileDown?: () => Promise<void>): Promise<void> {
   await health.set('503');
   await waitFor(`occurrence ${n}`, 10_000, () => only(dir)?.episode?.occurrences === n && only(dir)?.recovery === null);
+  await whileDown?.();
   await health.set('ok');
   await waitFor(`recovery ${n}`, 10_000, () => only(dir)?.recovery !== null && only(dir)?.occurrences?.[n - 1]?.duration_seconds !== null);
 }
@@ -53,7 +54,17 @@ const events = (hook: Receiver): string[] => hook.got.map((r) => String((JSON.pa
 test('a service flapping 10 times: one episode, 3 messages, 10 occurrences listed', async () => {
   const t0 = Date.now();
   const { health, hook, daemon } = await setup();
-  for (let i = 1; i <= 10; i++) await flap(health, daemon.snapshotDir, i);
+  // `preflight status` during the last failure: the open episode with its state and occurrences
+  const status = async (): Promise<void> => {
+    const r = await daemon.cli(['status', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { services: { name: string; open_incident: { id: string; state: string; occurrences: number } | null }[] };
+    const open = j.services[0]!.open_incident!;
+    assert.deepEqual([j.services[0]!.name, open.id, open.state, open.occurrences], [SERVICE, only(daemon.snapshotDir)!.id, 'flapping', 10]);
+    const text = await daemon.cli(['status']);
+    assert.match(text.stdout.split('\n')[2] ?? '', new RegExp(`^${SERVICE} +unhealthy +\\S+ ago +\\d+ ms +flapping \\d+s, 10 occurrences +HTTP 503`), text.stdout);
+  };
+  for (let i = 1; i <= 10; i++) await flap(health, daemon.snapshotDir, i, i === 10 ? status : undefined);
   // while it flaps: the down and one flapping, nothing per transition
   assert.deepEqual(events(hook), ['down', 'flapping']);
   await waitFor('the episode resolved', 15_000, () => only(daemon.snapshotDir)?.episode?.state === 'resolved');

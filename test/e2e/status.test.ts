@@ -35,9 +35,9 @@ describe('preflight status against a running daemon', () => {
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines.length, 4, r.stdout);
     assert.match(lines[0]!, new RegExp(`^preflight \\S+ at http://127\\.0\\.0\\.1:${daemon.apiPort}: ok, up \\d+s$`));
-    assert.match(lines[1]!, /^SERVICE {4}HEALTH {5}CHECKED {3}LATENCY {2}INCIDENT {2}LAST ERROR$/);
+    assert.match(lines[1]!, /^SERVICE {4}HEALTH {5}CHECKED {3}LATENCY {2}INCIDENT +LAST ERROR$/);
     assert.match(lines[2]!, /^web {8}healthy {4}\d\.\ds ago {2}\d+ ms +-$/);
-    assert.match(lines[3]!, /^dead-drop {2}unhealthy {2}\d\.\ds ago {2}\d+ ms +open \d+s +HTTP 503 Service Unavailable$/);
+    assert.match(lines[3]!, /^dead-drop {2}unhealthy {2}\d\.\ds ago {2}\d+ ms +open \d+s, 1 occurrence +HTTP 503 Service Unavailable$/);
   });
 
   test('--json: the same, with the incident id', async () => {
@@ -46,7 +46,7 @@ describe('preflight status against a running daemon', () => {
     const j = JSON.parse(r.stdout) as {
       source: unknown;
       daemon: { status: string; problems: unknown[] };
-      services: { name: string; health: string; last_check: { ok: boolean; latency_ms: number; error: string | null }; open_incident: { id: string; age_seconds: number } | null; unit: unknown; muted: unknown }[];
+      services: { name: string; health: string; last_check: { ok: boolean; latency_ms: number; error: string | null }; open_incident: { id: string; age_seconds: number; state: string | null; occurrences: number | null } | null; unit: unknown; muted: unknown }[];
     };
     assert.deepEqual(j.source, { kind: 'api', url: daemon.api });
     assert.equal(j.daemon.status, 'ok');
@@ -60,6 +60,7 @@ describe('preflight status against a running daemon', () => {
     );
     assert.ok(j.services.every((s) => s.last_check.latency_ms >= 0 && s.last_check.latency_ms < 2000));
     assert.ok(j.services[1]!.open_incident!.age_seconds >= 0 && j.services[1]!.open_incident!.age_seconds < 60);
+    assert.deepEqual([j.services[1]!.open_incident!.state, j.services[1]!.open_incident!.occurrences], ['open', 1]);
   });
 
   test('a wrong token: the daemon refused it, exit 1', async () => {
