@@ -130,6 +130,14 @@ export function tempFiles(dir: string): string[] {
 }
 
 /**
+ * Intervals for rows whose healthy witness (or whose failing services' one-failure-one-file count)
+ * must not depend on the test process's own scheduling: 15 rows run at once on 2 cores, and the
+ * endpoints answer from this process, so FAST's 250 ms timeout saw a healthy endpoint "time out" in CI
+ * (a snapshot of w0010, "no response within 250 ms"). A 1 s check with a 1 s timeout keeps the rows quick.
+ */
+export const LOADED = ['interval_seconds: 1', 'timeout_seconds: 1', 'failure_threshold: 2', 'confirm_interval_seconds: 0.1', 'sample_seconds: 0.5', 'buffer_samples: 10', 'journal_lines: 10', 'flap_window_seconds: 0'].join('\n');
+
+/**
  * Nothing lost: each service in `failed` has exactly `per` snapshots in `dir`, each parses, is of that
  * service and carries its error; services in `healthy` have none; no temp file anywhere under `dir`
  * (a running daemon may be mid-write: a temp file still there 2 s later is one a write left).

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, raw, receiver, request, type Answer, type Receiver } from '../../daemon/_helpers';
 import { RunningDaemon, waitFor } from '../daemon';
-import { Endpoints, assertNothingLost, fakeBin, names, peakRssMiB, record, QUIET } from './harness';
+import { Endpoints, LOADED, assertNothingLost, fakeBin, names, peakRssMiB, record, QUIET } from './harness';
 import type { Row } from './row';
 
 /** /healthz answers 200 within `ms` (a fresh connection each time). */
@@ -68,6 +68,7 @@ async function webhook(kind: 'hung' | '500' | 'down'): Promise<void> {
   const failing = all.slice(0, 10);
   const d = await RunningDaemon.start({
     env: { PATH: `${bin}:/usr/bin:/bin` },
+    intervals: LOADED,
     yaml: () => `notifications:\n  webhook: ${url}/hook\n  format: json\n  recovery: false\n${ep.yaml(all)}`,
   });
   try {

@@ -8,7 +8,7 @@ import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readdirSync, unli
 import path from 'node:path';
 import { receiver, request, type Receiver } from '../../daemon/_helpers';
 import { RunningDaemon, waitFor } from '../daemon';
-import { Endpoints, assertNothingLost, fakeBin, names, peakRssMiB, record, QUIET } from './harness';
+import { Endpoints, LOADED, assertNothingLost, fakeBin, names, peakRssMiB, record, QUIET } from './harness';
 import type { Row } from './row';
 
 const NOBODY = 65534;
@@ -62,6 +62,7 @@ async function parkRow(f: Fault): Promise<void> {
     d = await RunningDaemon.start({
       ...(f.node ? { node: f.node(bin) } : {}),
       env: { PATH: `${bin}:/usr/bin:/bin` },
+      intervals: LOADED,
       yaml: ({ dir, apiPort }) => {
         f.prepare?.(dir);
         return `notifications:\n  webhook: ${hook.url}/hook\n  format: json\n  recovery: false\n  public_url: http://127.0.0.1:${apiPort}\n${ep.yaml(all)}`;
