@@ -7,6 +7,8 @@ import { classifyProbeError } from '../probe/http';
 import { VERSION } from '../version';
 
 export interface PostRequest {
+  /** POST unless said: Matrix sends its events with PUT (an idempotent transaction id in the path) */
+  method?: 'POST' | 'PUT';
   url: URL;
   body: string;
   headers: Record<string, string>;
@@ -53,7 +55,7 @@ export function post(req: PostRequest): Promise<PostResult> {
 
     const body = Buffer.from(req.body, 'utf8');
     const headers: Record<string, string | number> = { 'user-agent': `preflight/${VERSION}`, ...req.headers, 'content-length': body.length };
-    const options: https.RequestOptions = { method: 'POST', agent: false, headers };
+    const options: https.RequestOptions = { method: req.method ?? 'POST', agent: false, headers };
     try {
       cr = (req.url.protocol === 'https:' ? https : http).request(req.url, options, (res) => {
         const status = res.statusCode ?? 0;
