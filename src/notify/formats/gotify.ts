@@ -49,9 +49,11 @@ export function gotifyPriority(u: Urgency, configured: number): number {
 /**
  * CommonMark backslash escapes for what could start markup inside a line: emphasis, code, links and
  * images (an image in a log line would be fetched by every client that shows it), autolinks, HTML,
- * entities, strikethrough, tables. The pieces are one line each, so line-start markup cannot occur.
+ * entities, strikethrough. Each piece is one line and none starts one (a label or the service name
+ * does), so headings, lists, quotes and tables cannot start; `(` and `|` stay as they are, readable
+ * where a client shows the source.
  */
-export const escapeMarkdown = (s: string): string => s.replace(/[\\`*_[\]<>!&~|#{}()]/g, '\\$&');
+export const escapeMarkdown = (s: string): string => s.replace(/[\\`*_[\]<>!&~#]/g, '\\$&');
 
 export function gotifyMessage(f: ChannelFacts): { title: string; message: string } {
   const t = channelText(f);

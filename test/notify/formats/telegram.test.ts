@@ -1,13 +1,13 @@
 // Telegram: the sendMessage body for every kind of message (pure), its fixture, and each built request
 // posted with the notifier's post() to a receiver that checks it against the Bot API's documented shape.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ChannelSettingsError } from '../../../src/notify/formats/channel-settings';
 import { TELEGRAM_TEXT_MAX, buildTelegram, telegramButtonUrl, telegramSecrets, telegramSettings, telegramText, type TelegramSettings } from '../../../src/notify/formats/telegram';
 import { parseTelegramHtml, startTelegramReceiver } from '../receivers/telegram';
 import { send, type Receiver } from '../receivers/_server';
 import { CASES, LINK, caseOf } from './_facts';
+import { assertFixture } from './_fixture';
 
 const TOKEN = '123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11';
 const CHAT = '-1001234567890';
@@ -20,7 +20,7 @@ describe('telegram format', () => {
     assert.equal(r.method, 'POST');
     assert.equal(r.url, `https://api.telegram.org/bot${TOKEN}/sendMessage`);
     assert.deepEqual(r.headers, { 'content-type': 'application/json' });
-    assert.deepEqual(JSON.parse(r.body), JSON.parse(readFileSync('fixtures/notify/telegram-down.json', 'utf8')));
+    assertFixture('telegram-down.json', JSON.parse(r.body));
   });
 
   test('text shown, per message', () => {
