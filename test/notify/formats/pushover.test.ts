@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { ChannelSettingsError } from '../../../src/notify/formats/channel-settings';
 import { PUSHOVER_LIMITS, buildPushover, pushoverFields, pushoverSecrets, pushoverSettings, type PushoverSettings } from '../../../src/notify/formats/pushover';
 import { startPushoverReceiver } from '../receivers/pushover';
-import { send, type Receiver } from '../receivers/_server';
+import { send, sendEach, type Receiver } from '../receivers/_server';
 import { CASES, LINK, caseOf } from './_facts';
 import { assertFixture } from './_fixture';
 
@@ -115,10 +115,8 @@ describe('pushover receiver', () => {
   after(() => rx.close());
 
   test('every built message is accepted, emergency included', async () => {
-    for (const c of CASES) {
-      const res = await send(buildPushover(c.input, settings({ api_url: rx.url })));
-      assert.deepEqual({ ok: res.ok, status: res.status }, { ok: true, status: 200 }, `${c.name}: ${res.message}`);
-    }
+    const results = await sendEach(CASES, (f) => buildPushover(f, settings({ api_url: rx.url })));
+    assert.deepEqual(results, CASES.map((c) => ({ name: c.name, status: '200' })));
     const res = await send(buildPushover(caseOf('down'), settings({ api_url: rx.url, priority: '2', device: 'droid2' })));
     assert.deepEqual({ ok: res.ok, status: res.status }, { ok: true, status: 200 }, res.message);
     assert.equal(rx.accepted.length, CASES.length + 1);

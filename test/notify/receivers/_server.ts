@@ -73,6 +73,16 @@ export function send(r: OutgoingRequest): Promise<PostResult> {
   return post({ method: r.method, url: new URL(r.url), headers: r.headers, body: r.body, timeoutMs: 5000, maxResponseBytes: 64 * 1024 });
 }
 
+/** Each case built and sent, in order: its name, whether it was accepted, and the status (with the reason when refused). */
+export async function sendEach<T>(cases: { name: string; input: T }[], build: (input: T, name: string) => OutgoingRequest): Promise<{ name: string; status: string }[]> {
+  const out: { name: string; status: string }[] = [];
+  for (const c of cases) {
+    const res = await send(build(c.input, c.name));
+    out.push({ name: c.name, status: res.ok ? String(res.status) : res.message });
+  }
+  return out;
+}
+
 /** The JSON body, or the reason it is not a JSON object. */
 export function jsonObject(body: string): Record<string, unknown> | string {
   try {
