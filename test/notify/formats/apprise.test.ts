@@ -16,12 +16,13 @@ const stateless = (url = 'http://apprise:8000'): AppriseSettings => appriseSetti
 const chars = (s: string): number => Array.from(s).length;
 
 describe('apprise format', () => {
-  test('the down message to a saved configuration is the reviewed fixture', () => {
+  test('the down message to a saved configuration and the resolved one are the reviewed fixtures', () => {
     const r = buildApprise(caseOf('down'), keyed());
     assert.equal(r.method, 'POST');
     assert.equal(r.url, 'http://apprise:8000/notify/preflight');
     assert.deepEqual(r.headers, { 'content-type': 'application/json', accept: 'application/json' });
     assertFixture('apprise-down.json', JSON.parse(r.body));
+    assertFixture('apprise-resolved.json', JSON.parse(buildApprise(caseOf('resolved'), keyed()).body));
   });
 
   test('stateless: the URLs in the payload, to /notify', () => {

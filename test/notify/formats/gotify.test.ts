@@ -22,12 +22,13 @@ const unescapedMarkup = (message: string): string[] =>
     .match(/(?<!\\)(?:\\\\)*[[\]<>!`*_&~]/g) ?? [];
 
 describe('gotify format', () => {
-  test('the down message is the reviewed fixture', () => {
+  test('the down message and the resolved one are the reviewed fixtures', () => {
     const r = buildGotify(caseOf('down'), settings());
     assert.equal(r.method, 'POST');
     assert.equal(r.url, 'https://push.example.org/message');
     assert.deepEqual(r.headers, { 'content-type': 'application/json', 'x-gotify-key': TOKEN });
     assertFixture('gotify-down.json', JSON.parse(r.body));
+    assertFixture('gotify-resolved.json', JSON.parse(buildGotify(caseOf('resolved'), settings()).body));
   });
 
   test('title, priority and click per message', () => {

@@ -16,7 +16,7 @@ const settings = (homeserver = 'https://matrix.example.org'): MatrixSettings => 
 const TXN = /^preflight-[0-9a-f]{32}$/;
 
 describe('matrix format', () => {
-  test('the down message is the reviewed fixture, sent with PUT to the room and a transaction id', () => {
+  test('the down message and the resolved one are the reviewed fixtures, sent with PUT to the room and a transaction id', () => {
     const r = buildMatrix(caseOf('down'), settings());
     assert.equal(r.method, 'PUT');
     const prefix = 'https://matrix.example.org/_matrix/client/v3/rooms/!636q39766251%3Aexample.com/send/m.room.message/';
@@ -24,6 +24,7 @@ describe('matrix format', () => {
     assert.match(r.url.slice(prefix.length), TXN);
     assert.deepEqual(r.headers, { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` });
     assertFixture('matrix-down.json', JSON.parse(r.body));
+    assertFixture('matrix-resolved.json', JSON.parse(buildMatrix(caseOf('resolved'), settings()).body));
   });
 
   test('the transaction id: the same for a retry, another for another message or notifier', () => {

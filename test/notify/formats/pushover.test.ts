@@ -17,12 +17,13 @@ const formOf = (name: string, s = settings()): Record<string, string> => Object.
 const chars = (s: string): number => Array.from(s).length;
 
 describe('pushover format', () => {
-  test('the down message is the reviewed fixture', () => {
+  test('the down message and the resolved one are the reviewed fixtures', () => {
     const r = buildPushover(caseOf('down'), settings());
     assert.equal(r.method, 'POST');
     assert.equal(r.url, 'https://api.pushover.net/1/messages.json');
     assert.deepEqual(r.headers, { 'content-type': 'application/x-www-form-urlencoded' });
     assertFixture('pushover-down.json', Object.fromEntries(new URLSearchParams(r.body)));
+    assertFixture('pushover-resolved.json', Object.fromEntries(new URLSearchParams(buildPushover(caseOf('resolved'), settings()).body)));
   });
 
   test('priority, url and time per message', () => {

@@ -15,12 +15,13 @@ const settings = (apiUrl = 'https://api.telegram.org'): TelegramSettings => tele
 const payloadOf = (name: string): Record<string, unknown> => JSON.parse(buildTelegram(caseOf(name), settings()).body) as Record<string, unknown>;
 
 describe('telegram format', () => {
-  test('the down message is the reviewed fixture', () => {
+  test('the down message and the resolved one are the reviewed fixtures', () => {
     const r = buildTelegram(caseOf('down'), settings());
     assert.equal(r.method, 'POST');
     assert.equal(r.url, `https://api.telegram.org/bot${TOKEN}/sendMessage`);
     assert.deepEqual(r.headers, { 'content-type': 'application/json' });
     assertFixture('telegram-down.json', JSON.parse(r.body));
+    assertFixture('telegram-resolved.json', JSON.parse(buildTelegram(caseOf('resolved'), settings()).body));
   });
 
   test('text shown, per message', () => {
