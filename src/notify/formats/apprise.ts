@@ -12,7 +12,7 @@
 // Keys: url (the Apprise API server, e.g. http://apprise:8000), key (a saved configuration) or urls
 // (stateless: Apprise URLs separated by commas or spaces, secret: they hold each service's
 // credentials), tag (optional, with key).
-import { ChannelSettingsError, baseUrlSetting, optionalSetting, patternSetting, requiredSetting, type SettingGetter } from './channel-settings';
+import { ChannelSettingsError, baseUrlSetting, optionalSetting, patternSetting, requiredSetting, urlSecrets, type SettingGetter } from './channel-settings';
 import { CODE_POINTS, channelText, fitPieces, urgencyOf, type ChannelFacts } from './channel-text';
 import type { OutgoingRequest } from './request';
 
@@ -43,9 +43,7 @@ export function appriseSecrets(s: AppriseSettings): string[] {
   const out: string[] = [];
   if ('key' in s) out.push(s.key);
   else out.push(s.urls, ...s.urls.split(/[\s,]+/).filter(Boolean));
-  const password = new URL(s.url).password;
-  if (password) out.push(decodeURIComponent(password));
-  return out;
+  return [...out, ...urlSecrets(s.url)];
 }
 
 const TYPE = { high: 'failure', normal: 'warning', low: 'success' } as const;

@@ -50,3 +50,21 @@ export function patternSetting(channel: string, key: string, value: string, patt
   if (!pattern.test(value)) throw new ChannelSettingsError(channel, key, `must be ${what}`);
   return value;
 }
+
+/** A password in a configured URL (basic auth to a proxy in front of the server), as written and decoded. */
+export function urlSecrets(url: string): string[] {
+  let password: string;
+  try {
+    password = new URL(url).password;
+  } catch {
+    return [];
+  }
+  if (!password) return [];
+  let decoded = password;
+  try {
+    decoded = decodeURIComponent(password);
+  } catch {
+    // a stray % stays as written
+  }
+  return decoded === password ? [password] : [password, decoded];
+}

@@ -10,7 +10,7 @@
 // phone's notification and the web UI show in one screen.
 // Keys: url (the server, e.g. https://push.example.org, a path prefix allowed), token (application
 // token, secret), priority (0-10, default 8: the down message's; the others never above it).
-import { baseUrlSetting, intSetting, optionalSetting, requiredSetting, type SettingGetter } from './channel-settings';
+import { baseUrlSetting, intSetting, optionalSetting, requiredSetting, urlSecrets, type SettingGetter } from './channel-settings';
 import { UTF16, channelText, fitPieces, urgencyOf, type ChannelFacts, type Urgency } from './channel-text';
 import type { OutgoingRequest } from './request';
 
@@ -35,7 +35,7 @@ export function gotifySettings(get: SettingGetter): GotifySettings {
 }
 
 export function gotifySecrets(s: GotifySettings): string[] {
-  return [s.token];
+  return [s.token, ...urlSecrets(s.url)];
 }
 
 /**

@@ -14,7 +14,7 @@
 // Keys: homeserver (https://matrix.example.org), room_id (!opaque:example.org; an alias #room:server
 // must be resolved first), access_token (secret).
 import { createHash } from 'node:crypto';
-import { baseUrlSetting, patternSetting, requiredSetting, type SettingGetter } from './channel-settings';
+import { baseUrlSetting, patternSetting, requiredSetting, urlSecrets, type SettingGetter } from './channel-settings';
 import { UTF16, channelText, fitPieces, type ChannelFacts } from './channel-text';
 import type { OutgoingRequest } from './request';
 
@@ -40,7 +40,7 @@ export function matrixSettings(get: SettingGetter): MatrixSettings {
 }
 
 export function matrixSecrets(s: MatrixSettings): string[] {
-  return [s.accessToken];
+  return [s.accessToken, ...urlSecrets(s.homeserver)];
 }
 
 /**

@@ -11,7 +11,7 @@
 // Keys: token (application API token, secret), user (user or group key, secret), priority (-2..2,
 // default 1: the down message's; the others never above it), device (optional), api_url (default
 // https://api.pushover.net, for a test receiver).
-import { baseUrlSetting, intSetting, optionalSetting, patternSetting, requiredSetting, type SettingGetter } from './channel-settings';
+import { baseUrlSetting, intSetting, optionalSetting, patternSetting, requiredSetting, urlSecrets, type SettingGetter } from './channel-settings';
 import { CODE_POINTS, channelText, fitPieces, urgencyOf, type ChannelFacts, type Urgency } from './channel-text';
 import type { OutgoingRequest } from './request';
 
@@ -43,7 +43,7 @@ export function pushoverSettings(get: SettingGetter): PushoverSettings {
 }
 
 export function pushoverSecrets(s: PushoverSettings): string[] {
-  return [s.token, s.user];
+  return [s.token, s.user, ...urlSecrets(s.apiUrl)];
 }
 
 /** Down at the configured priority (default 1: through quiet hours), the rest at 0 and the end at -1 (no sound), none above it. */

@@ -10,7 +10,7 @@
 //       and `url` ("HTTP or tg:// URL")
 // Keys: bot_token (secret), chat_id (a number, or @channelname), api_url (default https://api.telegram.org;
 // a self-hosted Bot API server or a test receiver).
-import { baseUrlSetting, optionalSetting, patternSetting, requiredSetting, type SettingGetter } from './channel-settings';
+import { baseUrlSetting, optionalSetting, patternSetting, requiredSetting, urlSecrets, type SettingGetter } from './channel-settings';
 import { UTF16, channelText, fitPieces, urgencyOf, type ChannelFacts } from './channel-text';
 import type { OutgoingRequest } from './request';
 
@@ -40,7 +40,7 @@ function sendMessageUrl(s: TelegramSettings): string {
 
 /** The token, and the request URL that carries it in its path. */
 export function telegramSecrets(s: TelegramSettings): string[] {
-  return [s.botToken, sendMessageUrl(s)];
+  return [s.botToken, sendMessageUrl(s), ...urlSecrets(s.apiUrl)];
 }
 
 /** HTML style: these three and nothing else ("&quot;" is allowed, never needed outside attributes). */

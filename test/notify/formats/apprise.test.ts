@@ -83,6 +83,7 @@ describe('apprise format', () => {
       URLS,
       'tgram://123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11/-1001234567890',
       'mailtos://user:secret@example.org',
+      'p%40ss',
       'p@ss',
     ]);
   });

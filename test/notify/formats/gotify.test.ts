@@ -118,6 +118,8 @@ describe('gotify format', () => {
     ];
     for (const c of refused) assert.throws(() => gotifySettings(get(c.input)), (e: unknown) => e instanceof ChannelSettingsError && e.message === c.want, c.want);
     assert.deepEqual(gotifySecrets(settings()), [TOKEN]);
+    // basic auth to a proxy in front of gotify: the password as written in the URL and decoded
+    assert.deepEqual(gotifySecrets(settings('https://proxy:pa%24%24@push.example.org')), [TOKEN, 'pa%24%24', 'pa$$']);
   });
 });
 
